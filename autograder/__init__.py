@@ -1,0 +1,1 @@
+"""Instructor tooling for ConvNets from Scratch: release, grade and demo on nbgrader."""

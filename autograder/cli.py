@@ -1,0 +1,75 @@
+"""``python -m autograder VERB``: release, grade, demo, and the authoring checks selfcheck, run, strip."""
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import exercises
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m autograder", description="ConvNets from Scratch: instructor tools on nbgrader.")
+    verbs = parser.add_subparsers(dest="verb", required=True)
+
+    p = verbs.add_parser("release", help="write the student version of every assignment")
+    p.add_argument("--out", default="release", help="output folder (default: release/)")
+    p.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
+
+    p = verbs.add_parser("grade", help="grade SUBMISSIONS/<student>/<assignment>/<notebook>.ipynb")
+    p.add_argument("submissions")
+    p.add_argument("--out", default="graded", help="output folder (default: graded/)")
+    p.add_argument("--workers", type=int, default=1, help="submissions graded in parallel (default: 1)")
+    p.add_argument("--cell-timeout", type=int, default=30, help="seconds per notebook cell (default: 30)")
+    p.add_argument("--timeout", type=float, default=900, help="seconds per submission in all (default: 900)")
+    p.add_argument("--memory-mb", type=int, default=3072, help="memory limit of a student's process (default: 3072)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = verbs.add_parser("demo", help="release, make sample submissions, grade them and print the gradebook")
+    p.add_argument("--out", default="demo", help="output folder (default: demo/)")
+    p.add_argument("--workers", type=int, default=2)
+
+    p = verbs.add_parser("selfcheck", help="authoring check of source notebooks: run, release, grade reference and blank")
+    p.add_argument("assignments", nargs="*")
+
+    p = verbs.add_parser("run", help="execute source notebooks top to bottom and report failing cells")
+    p.add_argument("assignments", nargs="*")
+
+    verbs.add_parser("strip", help="clear outputs and execution counts of all source notebooks")
+
+    args = parser.parse_args(argv)
+    if args.verb == "release":
+        from .course import release
+        out = release(args.out, args.assignments or None)
+        print(f"Released {len(args.assignments or exercises.assignment_ids())} assignments to {out}/")
+        return 0
+    if args.verb == "grade":
+        from . import grade
+        options = grade.Options(workers=args.workers, cell_timeout=args.cell_timeout, job_timeout=args.timeout,
+                                memory_mb=args.memory_mb, progress=not args.quiet)
+        try:
+            results = grade.grade(args.submissions, args.out, options)
+        except FileNotFoundError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        print(grade.gradebook_table(results))
+        print(f"\nWrote {Path(args.out) / 'grades.csv'}, exercises.csv, flags.csv and feedback/")
+        return 0
+    if args.verb == "demo":
+        from . import demo
+        demo.run(args.out, args.workers)
+        return 0
+    if args.verb == "strip":
+        from . import authoring
+        for path in authoring.strip_all():
+            print(f"stripped {path}")
+        return 0
+    from . import authoring
+    assignments = args.assignments or exercises.assignment_ids()
+    if args.verb == "run":
+        problems = [p for a in assignments for p in authoring.run_source(a)]
+    else:
+        problems = authoring.selfcheck(assignments)
+    for problem in problems:
+        print("PROBLEM: " + problem)
+    print("OK" if not problems else f"{len(problems)} problem(s)")
+    return 1 if problems else 0

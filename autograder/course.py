@@ -1,0 +1,155 @@
+"""nbgrader course directories: source notebooks in, student releases and a gradebook out."""
+
+import contextlib
+import io
+import logging
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from traitlets.config import Config
+
+from . import exercises
+
+COURSE_ID = "convnets-from-scratch"
+CELL_TIMEOUT = 30  # seconds per cell in the student's kernel
+
+
+def nbgrader_config(root, cell_timeout=CELL_TIMEOUT):
+    """The nbgrader configuration of a course root (the same keys a nbgrader_config.py would set)."""
+    from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+    from nbgrader.preprocessors import ClearHiddenTests, GetGrades, LimitOutput
+
+    c = Config()
+    c.CourseDirectory.root = str(root)
+    c.CourseDirectory.course_id = COURSE_ID
+    c.CourseDirectory.db_url = f"sqlite:///{Path(root) / 'gradebook.db'}"
+    c.Execute.timeout = cell_timeout
+    c.Execute.interrupt_on_timeout = True
+    c.Execute.kernel_name = "python3"
+    c.LimitOutput.max_lines = 200
+    c.LimitOutput.max_traceback = 50
+    c.OverwriteCells.add_missing_cells = True
+    # Feedback: never show hidden tests, and keep outputs short.
+    c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, LimitOutput, CSSHTMLHeaderPreprocessor]
+    c.Exchange.root = str(Path(root) / "exchange")
+    return c
+
+
+def tools_on_path():
+    """nbgrader runs ``alembic`` and kernels by name: find them beside this Python (a venv's bin/)."""
+    bin_dir = str(Path(sys.executable).parent)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+
+
+def api(root, cell_timeout=CELL_TIMEOUT):
+    tools_on_path()
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    config = nbgrader_config(root, cell_timeout)
+    return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+
+
+@contextlib.contextmanager
+def quiet():
+    """nbgrader logs a lot at INFO; keep the instructor's terminal for our own output."""
+    logging.disable(logging.WARNING)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            yield
+    finally:
+        logging.disable(logging.NOTSET)
+
+
+def build(root, assignments=None):
+    """A course root with ``source/`` copied from ``notebooks/`` and every assignment generated.
+
+    Returns the path of ``root``; ``root/release/<id>/<notebook>`` are the student versions
+    and ``root/gradebook.db`` knows every assignment.
+    """
+    root = Path(root)
+    assignments = assignments or exercises.assignment_ids()
+    for assignment in assignments:
+        source = root / "source" / assignment
+        source.mkdir(parents=True, exist_ok=True)
+        shutil.copy(exercises.source_notebook(assignment), source / exercises.notebook_name(assignment))
+    grader = api(root)
+    for assignment in assignments:
+        with quiet():
+            result = grader.generate_assignment(assignment)
+        if not result["success"]:
+            raise RuntimeError(f"nbgrader generate_assignment {assignment} failed:\n{result['log']}{result['error']}")
+    return root
+
+
+def release(out, assignments=None, workdir=None):
+    """Student versions of every assignment in ``out/<id>/<notebook>.ipynb``."""
+    import tempfile
+
+    out = Path(out)
+    with tempfile.TemporaryDirectory(prefix="cfs-release-", dir=workdir) as tmp:
+        root = build(Path(tmp) / "course", assignments)
+        for assignment in assignments or exercises.assignment_ids():
+            target = out / assignment
+            if target.exists():
+                shutil.rmtree(target)
+            shutil.copytree(root / "release" / assignment, target)
+    return out
+
+
+def grading_template(root):
+    """Copy of a built course's gradebook and config, without the source notebooks.
+
+    Each submission is graded in its own copy, so no kernel can reach another
+    student's results or the solutions.
+    """
+    template = Path(root) / "template"
+    template.mkdir(parents=True, exist_ok=True)
+    shutil.copy(Path(root) / "gradebook.db", template / "gradebook.db")
+    return template
+
+
+def gradebook(root):
+    from nbgrader.api import Gradebook
+
+    return Gradebook(f"sqlite:///{Path(root) / 'gradebook.db'}", COURSE_ID)
+
+
+def scores(root, assignment, student):
+    """``{cell name: auto_score}`` of one submission's graded cells (None where nbgrader gave none)."""
+    from nbgrader.api import MissingEntry
+
+    notebook = exercises.notebook_name(assignment).removesuffix(".ipynb")
+    with quiet(), gradebook(root) as gb:
+        try:
+            submitted = gb.find_submission_notebook(notebook, assignment, student)
+        except MissingEntry:
+            return {}
+        return {grade.name: grade.auto_score for grade in submitted.grades}
+
+
+def set_scores(root, assignment, student, final):
+    """Write the grader's final score of each cell back into the gradebook (``{cell name: score}``)."""
+    with quiet(), gradebook(root) as gb:
+        notebook = exercises.notebook_name(assignment).removesuffix(".ipynb")
+        for name, score in final.items():
+            grade = gb.find_grade(name, notebook, assignment, student)
+            grade.auto_score = score
+            grade.manual_score = None
+            grade.needs_manual_grade = False
+        gb.db.commit()
+
+
+def environment_for_kernels():
+    """Environment every student kernel inherits: quiet, single-threaded, headless plots."""
+    os.environ.update({
+        "MPLBACKEND": "Agg",
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "PYTHONHASHSEED": "0",
+        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+    })

@@ -1,0 +1,67 @@
+"""``python -m autograder demo``: release, make sample submissions, grade them, print the gradebook."""
+
+import shutil
+import time
+from pathlib import Path
+
+import nbformat
+
+from . import course, exercises, grade, samples
+from . import notebook as nbtools
+
+
+def write(nb, folder, student, assignment):
+    path = Path(folder) / student / assignment / exercises.notebook_name(assignment)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(path))
+    return path
+
+
+def make_submissions(release_dir, folder, assignments=None, attack_assignment=None):
+    """Sample submissions under ``folder``; returns ``{(student, assignment): expectation}``."""
+    assignments = assignments or exercises.assignment_ids()
+    graded = [a for a in assignments if exercises.functions(a)]
+    attack_assignment = attack_assignment or (graded[0] if graded else None)
+    expectations = {}
+    for assignment in assignments:
+        source = nbtools.read(exercises.source_notebook(assignment))
+        release = nbtools.read(Path(release_dir) / assignment / exercises.notebook_name(assignment))
+        write(samples.reference(release, source, assignment), folder, "reference", assignment)
+        expectations[("reference", assignment)] = "full"
+        write(release, folder, "blank", assignment)
+        expectations[("blank", assignment)] = "zero"
+        if exercises.functions(assignment):
+            nb, broken = samples.partial(release, source, assignment)
+            write(nb, folder, "partial", assignment)
+            expectations[("partial", assignment)] = ("wrong", broken)
+    if attack_assignment:
+        source = nbtools.read(exercises.source_notebook(attack_assignment))
+        release = nbtools.read(Path(release_dir) / attack_assignment / exercises.notebook_name(attack_assignment))
+        for kind in samples.ATTACKS:
+            write(samples.attack(release, source, attack_assignment, kind), folder, kind, attack_assignment)
+            expectations[(kind, attack_assignment)] = "zero"
+        nb, delegated = samples.delegating(release, source, attack_assignment)
+        write(nb, folder, "delegates", attack_assignment)
+        expectations[("delegates", attack_assignment)] = ("wrong", delegated)
+    return expectations
+
+
+def run(out="demo", workers=2):
+    out = Path(out)
+    if out.exists():
+        shutil.rmtree(out)
+    started = time.monotonic()
+    print(f"Releasing the student versions of {len(exercises.assignment_ids())} assignments to {out / 'release'} ...")
+    course.release(out / "release")
+    make_submissions(out / "release", out / "submissions")
+    print(f"Grading the sample submissions in {out / 'submissions'} with {workers} workers ...")
+    results = grade.grade(out / "submissions", out / "graded", grade.Options(workers=workers))
+    print()
+    print(grade.gradebook_table(results))
+    print()
+    flags = (out / "graded" / "flags.csv").read_text().strip().splitlines()[1:]
+    print(f"{len(flags)} flags for a person to look at ({out / 'graded' / 'flags.csv'}):")
+    for line in flags:
+        print("  " + (line if len(line) < 160 else line[:157] + "..."))
+    print(f"\nDone in {time.monotonic() - started:.0f} s. Feedback pages: {out / 'graded' / 'feedback'}")
+    return results

@@ -1,0 +1,206 @@
+"""Grade a folder of submissions ``<student id>/<assignment id>/<notebook>.ipynb`` in parallel.
+
+Each submission is graded by its own process (``job``) in its own copy of the
+course, so a crash, a timeout or a hostile notebook costs only that student's
+result. Writes grades.csv, exercises.csv, flags.csv and feedback/ to ``out``.
+"""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from . import course, exercises
+
+
+class Options:
+    def __init__(self, workers=1, cell_timeout=course.CELL_TIMEOUT, call_timeout=20.0, verify_seconds=300.0,
+                 job_timeout=900.0, memory_mb=3072, progress=True):
+        self.workers = max(1, int(workers))
+        self.cell_timeout = cell_timeout
+        self.call_timeout = call_timeout
+        self.verify_seconds = verify_seconds
+        self.job_timeout = job_timeout
+        self.memory_mb = memory_mb
+        self.progress = progress
+
+
+def discover(submissions):
+    """``[(student, assignment, notebook path, problem or None)]`` for every folder found, sorted."""
+    submissions = Path(submissions)
+    if not submissions.is_dir():
+        raise FileNotFoundError(f"submissions folder not found: {submissions}")
+    found = []
+    for student_dir in sorted(p for p in submissions.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        entries = sorted(p for p in student_dir.iterdir() if not p.name.startswith("."))
+        if not entries:
+            found.append((student_dir.name, "", None, "empty folder: no assignment was submitted"))
+        for entry in entries:
+            if not entry.is_dir():
+                found.append((student_dir.name, entry.name, None, f"unexpected file {entry.name}: expected a folder <assignment id>/"))
+            elif entry.name not in exercises.EXERCISES:
+                found.append((student_dir.name, entry.name, None, f"unknown assignment folder {entry.name!r}"))
+            else:
+                expected = entry / exercises.notebook_name(entry.name)
+                if expected.is_file():
+                    found.append((student_dir.name, entry.name, expected, None))
+                else:
+                    others = sorted(p.name for p in entry.glob("*.ipynb"))
+                    hint = f"; found {', '.join(others)}" if others else ""
+                    found.append((student_dir.name, entry.name, None, f"missing notebook {expected.name}{hint}"))
+    return found
+
+
+class Progress:
+    """A one-line progress bar on stderr: [#####.....] 5/10 alice/01_conv_as_matmul."""
+
+    def __init__(self, total, enabled):
+        self.total, self.done, self.enabled = total, 0, enabled and total > 0
+        self.lock = threading.Lock()
+        self.start = time.monotonic()
+
+    def advance(self, label):
+        with self.lock:
+            self.done += 1
+            if not self.enabled:
+                return
+            width = 30
+            filled = int(width * self.done / self.total)
+            elapsed = time.monotonic() - self.start
+            sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} {elapsed:5.1f}s {label[:40]:<40}")
+            if self.done == self.total:
+                sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def run_job(request, workdir, timeout):
+    """Run one grading job process; kill its whole process group on timeout."""
+    request_path = Path(workdir) / "request.json"
+    request_path.write_text(json.dumps(request))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "autograder.job", str(request_path)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        start_new_session=True, cwd=workdir,
+    )
+    try:
+        _, stderr = process.communicate(timeout=timeout)
+        failure = None if process.returncode == 0 else f"grading process exited with code {process.returncode}: {stderr.decode(errors='replace').strip()[-300:]}"
+    except subprocess.TimeoutExpired:
+        failure = f"grading timed out after {timeout:g} s"
+    finally:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)  # the job, its kernel and anything they started
+        except ProcessLookupError:
+            pass
+        process.wait()
+    result_path = Path(request["result"])
+    if failure is None and result_path.exists():
+        return json.loads(result_path.read_text())
+    return {"student": request["student"], "assignment": request["assignment"], "scores": {}, "max_scores": {},
+            "flags": [], "error": failure or "grading process left no result"}
+
+
+def assignment_maximum(assignment, cache={}):
+    if assignment not in cache:
+        from . import notebook as nbtools
+        tests = nbtools.test_cells(nbtools.read(exercises.source_notebook(assignment)))
+        cache[assignment] = {grade_id: points for grade_id, points, _ in tests}
+    return cache[assignment]
+
+
+def grade(submissions, out, options=None):
+    """Grade everything under ``submissions``; returns the list of results (also written as CSVs)."""
+    options = options or Options()
+    out = Path(out)
+    (out / "feedback").mkdir(parents=True, exist_ok=True)
+    entries = discover(submissions)
+    graded_assignments = sorted({a for _, a, _, _ in entries if a in exercises.assignment_ids()})
+    progress = Progress(len(entries), options.progress)
+    with tempfile.TemporaryDirectory(prefix="cfs-grade-") as tmp:
+        tmp = Path(tmp)
+        template = course.grading_template(course.build(tmp / "course", graded_assignments)) if graded_assignments else None
+
+        def one(index_entry):
+            index, (student, assignment, path, problem) = index_entry
+            workdir = tmp / f"job{index}"
+            workdir.mkdir()
+            if assignment not in exercises.assignment_ids():
+                problem = problem or f"assignment {assignment} has no source notebook in this course"
+                result = {"student": student, "assignment": assignment, "scores": {}, "max_scores": {}, "flags": [], "error": problem}
+            else:
+                notebook = exercises.notebook_name(assignment).replace(".ipynb", ".html")
+                request = {
+                    "student": student, "assignment": assignment,
+                    "submission": str(path) if path else None, "problem": problem,
+                    "template": str(template), "result": str(workdir / "result.json"),
+                    "feedback": str(out / "feedback" / student / assignment / notebook),
+                    "cell_timeout": options.cell_timeout, "call_timeout": options.call_timeout,
+                    "verify_seconds": options.verify_seconds, "memory_mb": options.memory_mb,
+                }
+                result = run_job(request, workdir, options.job_timeout)
+                if not result["max_scores"]:
+                    result["max_scores"] = assignment_maximum(assignment)
+                    result["scores"] = {k: 0.0 for k in result["max_scores"]}
+            progress.advance(f"{student}/{assignment}")
+            return result
+
+        with ThreadPoolExecutor(max_workers=options.workers) as pool:
+            results = list(pool.map(one, enumerate(entries)))
+    write_reports(results, out)
+    return results
+
+
+def _number(value):
+    return f"{float(value):g}"
+
+
+def write_reports(results, out):
+    """grades.csv, exercises.csv (one row per graded function) and flags.csv, sorted for reproducibility."""
+    results = sorted(results, key=lambda r: (r["student"], r["assignment"]))
+    with open(out / "grades.csv", "w", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(["student_id", "assignment_id", "score", "max_score"])
+        for r in results:
+            writer.writerow([r["student"], r["assignment"], _number(sum(r["scores"].values())), _number(sum(r["max_scores"].values()))])
+    with open(out / "exercises.csv", "w", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(["student_id", "assignment_id", "grade_id", "score", "max_score"])
+        for r in results:
+            for function, (score, maximum) in sorted(per_function(r).items()):
+                writer.writerow([r["student"], r["assignment"], function, _number(score), _number(maximum)])
+    with open(out / "flags.csv", "w", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(["student_id", "assignment_id", "reason"])
+        for r in results:
+            for reason in ([r["error"]] if r["error"] else []) + r["flags"]:
+                writer.writerow([r["student"], r["assignment"], reason])
+
+
+def per_function(result):
+    """Sum test-cell scores into exercises: ``{function: (score, max_score)}``."""
+    totals = {}
+    for grade_id, maximum in result["max_scores"].items():
+        function = exercises.function_of_test(grade_id, result["assignment"]) or grade_id
+        score, top = totals.get(function, (0.0, 0.0))
+        totals[function] = (score + result["scores"].get(grade_id, 0.0), top + maximum)
+    return totals
+
+
+def gradebook_table(results):
+    """The gradebook as a text table: one row per student, one column per assignment."""
+    students = sorted({r["student"] for r in results})
+    assignments = sorted({r["assignment"] for r in results if r["assignment"]})
+    cell = {(r["student"], r["assignment"]): f"{_number(sum(r['scores'].values()))}/{_number(sum(r['max_scores'].values()))}" for r in results}
+    width = max([len("student")] + [len(s) for s in students])
+    columns = [max(len(a), 7) for a in assignments]
+    lines = ["student".ljust(width) + "  " + "  ".join(a.ljust(w) for a, w in zip(assignments, columns))]
+    for student in students:
+        lines.append(student.ljust(width) + "  " + "  ".join(cell.get((student, a), "-").ljust(w) for a, w in zip(assignments, columns)))
+    return "\n".join(lines)

@@ -1,0 +1,27 @@
+"""Interactive explorers for the notebooks (ipywidgets + matplotlib).
+
+Each explorer is a function that returns a widget; put it last in a cell::
+
+    from coursekit.widgets import conv_arithmetic_explorer
+    conv_arithmetic_explorer()
+
+Each also has a plain function that computes what it shows, for tests and for
+readers who prefer numbers to pictures:
+
+=============================  ===========================  ================
+explorer                       computes                     notebook
+=============================  ===========================  ================
+``conv_arithmetic_explorer``   ``conv_arithmetic``          01
+``im2col_explorer``            ``im2col_step``              01
+``receptive_field_explorer``   ``receptive_field_trace``    08
+``pooling_explorer``           ``pooling_step``             04
+``norm_axes_explorer``         ``norm_axes``                05
+``init_explorer``              ``init_experiment``          06
+``optimizer_explorer``         ``optimizer_paths``          07
+=============================  ===========================  ================
+
+An explorer's controls are in ``explorer.controls`` (a dict), the computed
+state in ``explorer.state`` and an invalid setting's message in ``explorer.error``.
+"""
+
+from .conv import *              # noqa: F401,F403
