@@ -66,7 +66,10 @@ def decode(tree):
         raise CodecError("malformed message")
     (kind, payload), = tree.items()
     if kind in ("__nd__", "__np__"):
-        array = np.load(io.BytesIO(base64.b64decode(payload)), allow_pickle=False)
+        try:
+            array = np.load(io.BytesIO(base64.b64decode(payload)), allow_pickle=False)
+        except (ValueError, OSError, EOFError) as error:  # pickled objects are refused here
+            raise CodecError(f"not a plain array: {error}") from None
         return array if kind == "__nd__" else array[()]
     if kind == "__tuple__":
         return tuple(decode(v) for v in payload)

@@ -43,7 +43,25 @@ def make_submissions(release_dir, folder, assignments=None, attack_assignment=No
         nb, delegated = samples.delegating(release, source, attack_assignment)
         write(nb, folder, "delegates", attack_assignment)
         expectations[("delegates", attack_assignment)] = ("wrong", delegated)
+        expectations.update(make_broken(release_dir, folder, attack_assignment, assignments))
     return expectations
+
+
+def make_broken(release_dir, folder, assignment, assignments):
+    """Submissions an instructor meets in practice: none of them can be graded, all must be reported."""
+    folder = Path(folder)
+    notebook = exercises.notebook_name(assignment)
+    (folder / "broken-json" / assignment).mkdir(parents=True)
+    (folder / "broken-json" / assignment / notebook).write_text('{"cells": [ {"cell_type": "code", "source": "x = 1"')
+    other = next((a for a in assignments if a != assignment), None)
+    if other:
+        (folder / "wrong-notebook" / assignment).mkdir(parents=True)
+        shutil.copy(Path(release_dir) / other / exercises.notebook_name(other), folder / "wrong-notebook" / assignment / notebook)
+    (folder / "missing-notebook" / assignment).mkdir(parents=True)
+    shutil.copy(Path(release_dir) / assignment / notebook, folder / "missing-notebook" / assignment / "Untitled.ipynb")
+    (folder / "stray-file").mkdir(parents=True)
+    (folder / "stray-file" / "submission.zip").write_bytes(b"PK\x05\x06" + bytes(18))
+    return {(student, assignment): "zero" for student in ("broken-json", "wrong-notebook", "missing-notebook")}
 
 
 def run(out="demo", workers=2):

@@ -6,6 +6,7 @@ result. Writes grades.csv, exercises.csv, flags.csv and feedback/ to ``out``.
 """
 
 import csv
+import hashlib
 import json
 import os
 import signal
@@ -107,6 +108,34 @@ def run_job(request, workdir, timeout):
             "flags": [], "error": failure or "grading process left no result"}
 
 
+def cache_key(path, assignment, options):
+    """What a cached result depends on: the submission, the source notebook, the grader and its limits."""
+    digest = hashlib.sha256()
+    for file in [path, exercises.source_notebook(assignment), *sorted(Path(__file__).parent.glob("*.py"))]:
+        digest.update(Path(file).read_bytes() if file else b"")
+    digest.update(json.dumps([options.cell_timeout, options.call_timeout, options.verify_seconds,
+                              options.job_timeout, options.memory_mb]).encode())
+    return digest.hexdigest()
+
+
+def cached(cache_file, key, feedback):
+    """A result kept by an earlier, possibly interrupted, run of the same grading, if still valid."""
+    try:
+        entry = json.loads(cache_file.read_text())
+    except (OSError, ValueError):
+        return None
+    if entry.get("key") == key and Path(feedback).exists():
+        return entry["result"]
+    return None
+
+
+def keep(cache_file, key, result):
+    cache_file.parent.mkdir(parents=True, exist_ok=True)
+    partial = cache_file.with_suffix(".tmp")
+    partial.write_text(json.dumps({"key": key, "result": result}, sort_keys=True))
+    partial.replace(cache_file)  # atomic: a killed grader leaves no half-written entry
+
+
 def assignment_maximum(assignment, cache={}):
     if assignment not in cache:
         from . import notebook as nbtools
@@ -144,7 +173,12 @@ def grade(submissions, out, options=None):
                     "cell_timeout": options.cell_timeout, "call_timeout": options.call_timeout,
                     "verify_seconds": options.verify_seconds, "memory_mb": options.memory_mb,
                 }
-                result = run_job(request, workdir, options.job_timeout)
+                key = cache_key(path, assignment, options)
+                cache_file = out / ".cache" / f"{student}--{assignment}.json"
+                result = cached(cache_file, key, request["feedback"])
+                if result is None:
+                    result = run_job(request, workdir, options.job_timeout)
+                    keep(cache_file, key, result)
                 if not result["max_scores"]:
                     result["max_scores"] = assignment_maximum(assignment)
                     result["scores"] = {k: 0.0 for k in result["max_scores"]}

@@ -76,14 +76,17 @@ def _normalise(source):
 
 
 def student_cells(nb, source):
-    """``[(label, source)]`` of the code the student wrote or could have written."""
+    """``[(label, source)]`` of the code the student wrote: answer cells, and cells added or changed."""
     locked = {nbtools.grade_id(c) for c in source.cells if nbtools.is_test(c) or nbtools.is_setup(c)}
+    as_released = {c.source.strip() for c in source.cells if c.cell_type == "code" and not nbtools.is_answer(c)}
     cells = []
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code" or nbtools.grade_id(cell) in locked:
             continue
-        label = f"answer {nbtools.grade_id(cell)}" if nbtools.is_answer(cell) else f"cell {index + 1}"
-        cells.append((label, cell.source))
+        if nbtools.is_answer(cell):
+            cells.append((f"answer {nbtools.grade_id(cell)}", cell.source))
+        elif cell.source.strip() not in as_released:
+            cells.append((f"cell {index + 1}", cell.source))
     return cells
 
 

@@ -145,11 +145,17 @@ def _referenced_objects(func):
         code = code_objects.pop()
         names.update(code.co_names)
         code_objects.extend(c for c in code.co_consts if hasattr(c, "co_names"))
-    found = []
-    for name in names:
-        if name in func.__globals__:
-            found.append(func.__globals__[name])
+    found = [func.__globals__[name] for name in names if name in func.__globals__]
+    found += [cell.cell_contents for cell in (func.__closure__ or ()) if _cell_is_set(cell)]
     return found, names
+
+
+def _cell_is_set(cell):
+    try:
+        cell.cell_contents
+    except ValueError:  # an empty closure cell
+        return False
+    return True
 
 
 def _module_name(obj):
@@ -165,8 +171,9 @@ def assert_no_delegation(func, forbidden=FORBIDDEN_MODULES):
     rule for real when it re-runs your code.
     """
     objects, names = _referenced_objects(func)
-    for obj in objects:
-        module = _module_name(obj)
+    imported_here = [name for name in names if "." in name or name in forbidden]  # import statements inside func
+    for obj in objects + imported_here:
+        module = obj if isinstance(obj, str) else _module_name(obj)
         candidates = [module]
         if isinstance(obj, type(np)):
             candidates += [f"{module}.{name}" for name in names if hasattr(obj, name)]

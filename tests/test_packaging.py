@@ -1,0 +1,52 @@
+"""The two README commands, .ci/run, pyproject.toml and environment.yml agree."""
+
+import json
+import re
+import tomllib
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def readme_commands():
+    return [line.strip() for line in (REPO / "README.md").read_text().splitlines() if line.startswith("    python3 -m venv")]
+
+
+def test_readme_has_exactly_two_commands_main_job_and_tests():
+    commands = readme_commands()
+    assert len(commands) == 2, commands
+    assert commands[0].endswith("python -m autograder demo")
+    assert commands[1].endswith("python -m pytest")
+
+
+def test_ci_runs_the_readme_test_command_verbatim():
+    ci_lines = [line.strip() for line in (REPO / ".ci" / "run").read_text().splitlines()]
+    assert readme_commands()[1] in ci_lines
+
+
+def _requirement_names(requirements):
+    return {re.split(r"[<>=!~ ]", r.strip(), maxsplit=1)[0].lower(): r.replace(" ", "") for r in requirements}
+
+
+def test_environment_yml_mirrors_the_pyproject_dependencies():
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    wanted = _requirement_names(project["dependencies"] + ["pytest>=8"])
+    text = (REPO / "environment.yml").read_text().split("dependencies:", 1)[1]
+    listed = [line.strip()[2:] for line in text.splitlines()
+              if line.strip().startswith("- ") and not line.strip().startswith(("- python", "- pip", "- -e"))]
+    assert _requirement_names(listed) == wanted
+
+
+def test_exercise_list_is_the_contracts():
+    shared = REPO.parent / "shared" / "exercises.json"
+    ours = json.loads((REPO / "autograder" / "exercises.json").read_text())
+    if shared.exists():
+        assert ours == json.loads(shared.read_text())
+    assert list(ours) == ["00_tour", "01_conv_as_matmul", "02_fc_backprop", "03_conv_backprop", "04_pooling",
+                          "05_normalization", "06_initialization", "07_training", "08_architectures"]
+
+
+def test_every_assignment_of_the_contract_has_its_source_notebook():
+    ours = json.loads((REPO / "autograder" / "exercises.json").read_text())
+    missing = [a for a, spec in ours.items() if not (REPO / "notebooks" / a / spec["notebook"]).exists()]
+    assert not missing
