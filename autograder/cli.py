@@ -16,7 +16,7 @@ def main(argv=None):
     p.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
 
     p = verbs.add_parser("grade", help="grade SUBMISSIONS/<student>/<assignment>/<notebook>.ipynb")
-    p.add_argument("submissions")
+    p.add_argument("submissions", help="a folder of student folders, or a .zip of one")
     p.add_argument("--out", default="graded", help="output folder (default: graded/)")
     p.add_argument("--workers", type=int, default=1, help="submissions graded in parallel (default: 1)")
     p.add_argument("--cell-timeout", type=int, default=30, help="seconds per notebook cell (default: 30)")
@@ -48,7 +48,7 @@ def main(argv=None):
                                 memory_mb=args.memory_mb, progress=not args.quiet)
         try:
             results = grade.grade(args.submissions, args.out, options)
-        except FileNotFoundError as error:
+        except (FileNotFoundError, ValueError) as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
         print(grade.gradebook_table(results))

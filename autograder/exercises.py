@@ -7,7 +7,7 @@ REPO = Path(__file__).resolve().parent.parent
 import os
 
 # Source notebooks; CFS_NOTEBOOKS points elsewhere (the grader's own tests use a small course).
-NOTEBOOKS = Path(os.environ.get("CFS_NOTEBOOKS", REPO / "notebooks"))
+NOTEBOOKS = Path(os.environ.get("CFS_NOTEBOOKS", REPO / "notebooks")).resolve()
 EXERCISES = json.loads((Path(__file__).parent / "exercises.json").read_text())
 
 

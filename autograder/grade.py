@@ -9,6 +9,8 @@ import csv
 import hashlib
 import json
 import os
+import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -23,7 +25,7 @@ from . import course, exercises
 
 class Options:
     def __init__(self, workers=1, cell_timeout=course.CELL_TIMEOUT, call_timeout=20.0, verify_seconds=300.0,
-                 job_timeout=900.0, memory_mb=3072, progress=True):
+                 job_timeout=900.0, memory_mb=3072, progress=True, isolate=True):
         self.workers = max(1, int(workers))
         self.cell_timeout = cell_timeout
         self.call_timeout = call_timeout
@@ -31,6 +33,36 @@ class Options:
         self.job_timeout = job_timeout
         self.memory_mb = memory_mb
         self.progress = progress
+        self.isolate = isolate
+
+
+MAX_ZIP_BYTES = 2 * 1024**3
+MAX_ZIP_FILES = 100_000
+
+
+def unpack(archive, dest):
+    """Extract a zip of submissions (as an LMS hands them out) safely; returns the folder of student folders."""
+    import stat
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            members = zf.infolist()
+            if len(members) > MAX_ZIP_FILES or sum(m.file_size for m in members) > MAX_ZIP_BYTES:
+                raise ValueError(f"{archive}: too large to unpack ({len(members)} files)")
+            for member in members:
+                parts = Path(member.filename).parts
+                if member.filename.startswith("/") or ".." in parts or stat.S_ISLNK(member.external_attr >> 16):
+                    raise ValueError(f"{archive}: refusing the unsafe entry {member.filename!r}")
+            zf.extractall(dest)
+    except zipfile.BadZipFile as error:
+        raise ValueError(f"{archive}: not a valid zip file ({error})") from None
+    top = [p for p in Path(dest).iterdir() if not p.name.startswith((".", "__MACOSX"))]
+    # A zip of one folder holding the student folders: grade inside it.
+    if len(top) == 1 and top[0].is_dir() and all(p.is_dir() for p in top[0].iterdir()) and \
+            not any(p.name in exercises.EXERCISES for p in top[0].iterdir()):
+        return top[0]
+    return Path(dest)
 
 
 def discover(submissions):
@@ -59,6 +91,10 @@ def discover(submissions):
     return found
 
 
+def zipfile_name(path):
+    return str(path).lower().endswith(".zip")
+
+
 class Progress:
     """A one-line progress bar on stderr: [#####.....] 5/10 alice/01_conv_as_matmul."""
 
@@ -82,13 +118,15 @@ class Progress:
 
 
 def run_job(request, workdir, timeout):
-    """Run one grading job process; kill its whole process group on timeout."""
-    request_path = Path(workdir) / "request.json"
-    request_path.write_text(json.dumps(request))
+    """Run one grading job process; afterwards kill everything it started, even what left its group."""
+    workdir = Path(workdir)
+    (workdir / "request.json").write_text(json.dumps(request))
+    token = secrets.token_hex(8)
+    env = dict(os.environ, CFS_JOB=token, CFS_NOTEBOOKS=str(exercises.NOTEBOOKS), OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     process = subprocess.Popen(
-        [sys.executable, "-m", "autograder.job", str(request_path)],
+        [sys.executable, "-I", "-m", "autograder.job", str(workdir)],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        start_new_session=True, cwd=workdir,
+        start_new_session=True, cwd=workdir, env=env,
     )
     try:
         _, stderr = process.communicate(timeout=timeout)
@@ -101,11 +139,29 @@ def run_job(request, workdir, timeout):
         except ProcessLookupError:
             pass
         process.wait()
-    result_path = Path(request["result"])
+        kill_marked(token)
+    result_path = workdir / "result.json"
     if failure is None and result_path.exists():
-        return json.loads(result_path.read_text())
-    return {"student": request["student"], "assignment": request["assignment"], "scores": {}, "max_scores": {},
-            "flags": [], "error": failure or "grading process left no result"}
+        result = json.loads(result_path.read_text())
+    else:
+        result = {"student": request["student"], "assignment": request["assignment"], "scores": {}, "max_scores": {},
+                  "flags": [], "warnings": [], "error": failure or "grading process left no result"}
+    feedback = workdir / "feedback.html"
+    if feedback.exists():
+        Path(request["feedback"]).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(feedback, request["feedback"])
+    return result
+
+
+def kill_marked(token):
+    """Kill processes whose environment carries this job's token (daemons that escaped the process group)."""
+    marker = f"CFS_JOB={token}".encode()
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if marker in (entry / "environ").read_bytes().split(b"\0"):
+                os.kill(int(entry.name), signal.SIGKILL)
+        except (OSError, ValueError):
+            continue
 
 
 def cache_key(path, assignment, options):
@@ -148,6 +204,12 @@ def grade(submissions, out, options=None):
     """Grade everything under ``submissions``; returns the list of results (also written as CSVs)."""
     options = options or Options()
     out = Path(out)
+    if Path(submissions).is_file() and zipfile_name(submissions):
+        unpacked = Path(tempfile.mkdtemp(prefix="cfs-unzip-"))
+        try:
+            return grade(unpack(submissions, unpacked), out, options)
+        finally:
+            shutil.rmtree(unpacked, ignore_errors=True)
     (out / "feedback").mkdir(parents=True, exist_ok=True)
     entries = discover(submissions)
     graded_assignments = sorted({a for _, a, _, _ in entries if a in exercises.assignment_ids()})
@@ -162,7 +224,8 @@ def grade(submissions, out, options=None):
             workdir.mkdir()
             if assignment not in exercises.assignment_ids():
                 problem = problem or f"assignment {assignment} has no source notebook in this course"
-                result = {"student": student, "assignment": assignment, "scores": {}, "max_scores": {}, "flags": [], "error": problem}
+                result = {"student": student, "assignment": assignment, "scores": {}, "max_scores": {}, "flags": [],
+                          "warnings": [], "error": problem}
             else:
                 notebook = exercises.notebook_name(assignment).replace(".ipynb", ".html")
                 request = {
@@ -170,6 +233,9 @@ def grade(submissions, out, options=None):
                     "submission": str(path) if path else None, "problem": problem,
                     "template": str(template), "result": str(workdir / "result.json"),
                     "feedback": str(out / "feedback" / student / assignment / notebook),
+                    "hide": [str(out.resolve()), str(Path(submissions).resolve()), str(exercises.NOTEBOOKS),
+                             str(exercises.REPO / ".git")],
+                    "isolate": options.isolate,
                     "cell_timeout": options.cell_timeout, "call_timeout": options.call_timeout,
                     "verify_seconds": options.verify_seconds, "memory_mb": options.memory_mb,
                 }
@@ -188,6 +254,8 @@ def grade(submissions, out, options=None):
         with ThreadPoolExecutor(max_workers=options.workers) as pool:
             results = list(pool.map(one, enumerate(entries)))
     write_reports(results, out)
+    for warning in sorted({w for r in results for w in r.get("warnings", [])}):
+        print(f"warning: {warning}", file=sys.stderr)
     return results
 
 

@@ -7,16 +7,16 @@ submission, a result is written: a score of 0 with a reason at worst.
 
 import html
 import json
+import os
 import resource
 import shutil
 import sys
-import tempfile
 import traceback
 from pathlib import Path
 
 import nbformat
 
-from . import course, exercises, scan, verify
+from . import course, exercises, isolation, scan, verify
 from . import notebook as nbtools
 
 
@@ -32,6 +32,7 @@ class Submission:
         self.max_scores = {grade_id: points for grade_id, points, _ in self.tests}
         self.scores = {grade_id: 0.0 for grade_id in self.max_scores}
         self.flags = []
+        self.warnings = []  # about the grading itself (e.g. isolation off), not the submission
         self.error = None
         self.feedback_notes = {}
 
@@ -42,6 +43,7 @@ class Submission:
             "scores": self.scores,
             "max_scores": self.max_scores,
             "flags": self.flags,
+            "warnings": self.warnings,
             "error": self.error,
         }
 
@@ -117,13 +119,41 @@ def run_kernel(sub, nb, root):
     return nbformat.read(str(graded), as_version=4)
 
 
-def timed_out_cells(graded):
+def cells_with_error(graded, word):
+    """Labels of the cells whose error output's name contains ``word`` (Timeout, MemoryError)."""
     labels = []
     for index, cell in enumerate(graded.cells):
         for output in cell.get("outputs", []):
-            if output.get("output_type") == "error" and "Timeout" in output.get("ename", ""):
+            if output.get("output_type") == "error" and word in output.get("ename", ""):
                 labels.append(nbtools.grade_id(cell) or f"cell {index + 1}")
     return labels
+
+
+MAX_OUTPUT_CHARS = 20_000
+
+
+def limit_outputs(graded):
+    """Cut every output of the graded copy to MAX_OUTPUT_CHARS; returns how many characters were cut."""
+    cut = 0
+
+    def shorten(text):
+        nonlocal cut
+        text = "".join(text) if isinstance(text, list) else text
+        if len(text) <= MAX_OUTPUT_CHARS:
+            return text
+        cut += len(text) - MAX_OUTPUT_CHARS
+        return text[:MAX_OUTPUT_CHARS] + f"\n... output cut by the grader ({len(text):,} characters) ...\n"
+
+    for cell in graded.cells:
+        for output in cell.get("outputs", []):
+            if "text" in output:
+                output["text"] = shorten(output["text"])
+            if "evalue" in output:
+                output["evalue"] = shorten(output["evalue"])
+            for mime, value in list(output.get("data", {}).items()):
+                if isinstance(value, (str, list)):
+                    output["data"][mime] = shorten(value)
+    return cut
 
 
 def decide(sub, kernel_scores, verdicts):
@@ -142,6 +172,9 @@ def decide(sub, kernel_scores, verdicts):
             f"{len(tampered)} test cell(s) passed inside the notebook but failed when re-run outside it "
             f"({', '.join(tampered[:5])}): the notebook may tamper with the tests"
         )
+    only_visible = [g for g, v in verdicts.items() if v.get("visible_passed") and not v["passed"] and not v["delegations"]]
+    if only_visible and len(only_visible) == len(verdicts):
+        sub.flags.append("passes every visible test but fails every hidden one: the answers may be hard-coded")
     delegated = sorted({d for v in verdicts.values() if isinstance(v, dict) for d in v.get("delegations", [])})
     if delegated:
         sub.flags.append(f"delegates to {', '.join(delegated)}: those exercises score 0")
@@ -168,37 +201,56 @@ def annotate(graded, sub):
     return graded
 
 
-def plain_feedback(sub, path):
+class Outbox:
+    """The job's own folder, opened before isolation hides it: results leave only through here."""
+
+    def __init__(self, folder):
+        self.fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+
+    def write(self, name, data):
+        fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644, dir_fd=self.fd)
+        with open(fd, "wb") as f:
+            f.write(data if isinstance(data, bytes) else data.encode("utf-8"))
+
+
+def plain_feedback(sub, outbox):
     """A feedback page for a submission nbgrader could not run."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     total = sum(sub.max_scores.values())
     reasons = "".join(f"<li>{html.escape(r)}</li>" for r in ([sub.error] if sub.error else []) + sub.flags)
-    path.write_text(
+    outbox.write(
+        "feedback.html",
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(sub.assignment)}</title></head><body>"
         f"<h1>{html.escape(sub.assignment)} — {html.escape(sub.student)}</h1>"
         f"<p>Score: {sum(sub.scores.values()):g} / {total:g}</p>"
         f"<p>Your notebook could not be graded normally:</p><ul>{reasons}</ul></body></html>",
-        encoding="utf-8",
     )
 
 
-def grade(request):
+def kernel_environment(root):
+    """Each job's kernels get their own home, runtime and config folders inside the course copy."""
+    for name, folder in (("HOME", "home"), ("JUPYTER_RUNTIME_DIR", "runtime"), ("IPYTHONDIR", "ipython"),
+                         ("MPLCONFIGDIR", "matplotlib"), ("JUPYTER_DATA_DIR", "jupyter-data")):
+        path = root / folder
+        path.mkdir(parents=True, exist_ok=True)
+        os.environ[name] = str(path)
+
+
+def grade(request, outbox):
     sub = Submission(request)
-    feedback_path = Path(request["feedback"])
     if request.get("problem"):
         sub.error = request["problem"]
-        plain_feedback(sub, feedback_path)
+        plain_feedback(sub, outbox)
         return sub.result()
     try:
         nb = nbtools.read(request["submission"])
     except nbtools.NotebookError as error:
         sub.error = f"unreadable notebook: {error}"
-        plain_feedback(sub, feedback_path)
+        plain_feedback(sub, outbox)
         return sub.result()
     wrong = check_belongs(nb, sub.assignment)
     if wrong:
         sub.error = wrong
-        plain_feedback(sub, feedback_path)
+        plain_feedback(sub, outbox)
         return sub.result()
 
     findings = scan.scan(student_cells(nb, sub.source), scan.defined_names(nbtools.setup_sources(sub.source)))
@@ -206,56 +258,66 @@ def grade(request):
         sub.flags.append(summarise_findings(findings))
     sub.flags.extend(edited_test_cells(nb, sub.source))
 
-    with tempfile.TemporaryDirectory(prefix="cfs-job-") as tmp:
-        root = Path(tmp) / "course"
-        shutil.copytree(request["template"], root)
-        graded = run_kernel(sub, nb, root)
-        if graded is not None:
-            timeouts = timed_out_cells(graded)
-            if timeouts:
-                sub.flags.append(f"timed out after {request['cell_timeout']} s in {', '.join(timeouts[:5])}")
-        kernel_scores = course.scores(root, sub.assignment, sub.student)
-        limits = verify.Limits(call_seconds=request["call_timeout"], memory_mb=request["memory_mb"])
-        verdicts = verify.verify(sub.source, nb, sub.assignment, limits, request["verify_seconds"])
-        answer_errors = verdicts.pop(None)
-        decide(sub, kernel_scores if graded is not None else {}, verdicts)
-        if graded is None:
-            sub.scores = {grade_id: 0.0 for grade_id in sub.scores}
-            sub.error = "scored 0: the notebook could not be run to the end"
-            plain_feedback(sub, feedback_path)
-            return sub.result()
-        if answer_errors:
-            sub.feedback_notes.setdefault("__answers__", answer_errors)
-        course.set_scores(root, sub.assignment, sub.student, sub.scores)
-        autograded_path = root / "autograded" / sub.student / sub.assignment / exercises.notebook_name(sub.assignment)
-        nbformat.write(annotate(graded, sub), str(autograded_path))
-        with course.quiet():
-            outcome = course.api(root).generate_feedback(sub.assignment, sub.student)
-        produced = root / "feedback" / sub.student / sub.assignment / exercises.notebook_name(sub.assignment).replace(".ipynb", ".html")
-        if outcome["success"] and produced.exists():
-            feedback_path.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(produced, feedback_path)
-        else:
-            sub.flags.append("nbgrader could not write the feedback page")
-            plain_feedback(sub, feedback_path)
+    root = Path(request["workdir"]) / "course"
+    shutil.copytree(request["template"], root)
+    if request.get("isolate", True):
+        warning = isolation.enter(keep=root, hide=request["hide"])
+        if warning:
+            sub.warnings.append(warning)
+    kernel_environment(root)
+    graded = run_kernel(sub, nb, root)
+    if graded is not None:
+        timeouts = cells_with_error(graded, "Timeout")
+        if timeouts:
+            sub.flags.append(f"timed out after {request['cell_timeout']} s in {', '.join(timeouts[:5])}")
+        out_of_memory = cells_with_error(graded, "MemoryError")
+        if out_of_memory:
+            sub.flags.append(f"ran out of memory (limit {request['memory_mb']} MB) in {', '.join(out_of_memory[:5])}")
+        cut = limit_outputs(graded)
+        if cut:
+            sub.flags.append(f"printed {cut:,} characters too many: outputs cut in the graded copy and the feedback")
+    kernel_scores = course.scores(root, sub.assignment, sub.student)
+    limits = verify.Limits(call_seconds=request["call_timeout"], memory_mb=request["memory_mb"])
+    verdicts = verify.verify(sub.source, nb, sub.assignment, limits, request["verify_seconds"])
+    verdicts.pop(None)
+    decide(sub, kernel_scores if graded is not None else {}, verdicts)
+    if graded is None:
+        sub.scores = {grade_id: 0.0 for grade_id in sub.scores}
+        sub.error = "scored 0: the notebook could not be run to the end"
+        plain_feedback(sub, outbox)
+        return sub.result()
+    course.set_scores(root, sub.assignment, sub.student, sub.scores)
+    notebook = exercises.notebook_name(sub.assignment)
+    nbformat.write(annotate(graded, sub), str(root / "autograded" / sub.student / sub.assignment / notebook))
+    with course.quiet():
+        outcome = course.api(root).generate_feedback(sub.assignment, sub.student)
+    produced = root / "feedback" / sub.student / sub.assignment / notebook.replace(".ipynb", ".html")
+    if outcome["success"] and produced.exists():
+        outbox.write("feedback.html", produced.read_bytes())
+    else:
+        sub.flags.append("nbgrader could not write the feedback page")
+        plain_feedback(sub, outbox)
     return sub.result()
 
 
 def main():
-    request = json.loads(Path(sys.argv[1]).read_text())
+    workdir = Path(sys.argv[1])
+    request = json.loads((workdir / "request.json").read_text())
+    request["workdir"] = str(workdir)
+    outbox = Outbox(workdir)
     memory = (request["memory_mb"] + 1024) * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     course.environment_for_kernels()
     try:
-        result = grade(request)
+        result = grade(request, outbox)
     except Exception:  # noqa: BLE001 - a grader bug must still leave a result
         result = {
             "student": request["student"], "assignment": request["assignment"],
-            "scores": {}, "max_scores": {}, "flags": [],
+            "scores": {}, "max_scores": {}, "flags": [], "warnings": [],
             "error": "internal grader error: " + traceback.format_exc(limit=3).strip().splitlines()[-1],
         }
-    Path(request["result"]).write_text(json.dumps(result, sort_keys=True))
+    outbox.write("result.json", json.dumps(result, sort_keys=True))
 
 
 if __name__ == "__main__":

@@ -99,6 +99,7 @@ class StudentProcess:
             "OMP_NUM_THREADS": "1",
             "MKL_NUM_THREADS": "1",
             "PYTHONHASHSEED": "0",
+            "CFS_JOB": os.environ.get("CFS_JOB", ""),
         }
         self.process = subprocess.Popen(
             [sys.executable, "-I", "-m", "autograder.worker", str(to_child_r), str(from_child_w)],
@@ -223,6 +224,15 @@ class StudentProcess:
         return proxy
 
 
+def run_test(source, grade_id, namespace):
+    """``(passed, message)`` of one test cell's code run in a copy of the grader's namespace."""
+    try:
+        exec(compile(source, f"<test {grade_id}>", "exec"), dict(namespace))
+        return True, ""
+    except BaseException as error:  # noqa: BLE001 - any failure of the test cell
+        return False, f"{type(error).__name__}: {error}"
+
+
 def verify(source_nb, submission_nb, assignment, limits=None, total_seconds=300.0):
     """Run the source's test cells against the submission's answers, outside its kernel.
 
@@ -243,19 +253,20 @@ def verify(source_nb, submission_nb, assignment, limits=None, total_seconds=300.
     try:
         for grade_id, _points, source in nbtools.test_cells(source_nb):
             if time.monotonic() > deadline:
-                results[grade_id] = {"passed": False, "message": f"not run: the {total_seconds:g} s grading budget was used up", "delegations": []}
+                results[grade_id] = {"passed": False, "visible_passed": False, "delegations": [],
+                                     "message": f"not run: the {total_seconds:g} s grading budget was used up"}
                 continue
             seen = len(student.delegations)
-            try:
-                exec(compile(source, f"<test {grade_id}>", "exec"), dict(namespace))
-                passed, message = True, ""
-            except BaseException as error:  # noqa: BLE001 - any failure of the test cell
-                passed, message = False, f"{type(error).__name__}: {error}"
+            passed, message = run_test(source, grade_id, namespace)
+            visible_passed = passed
+            if not passed and nbtools.HIDDEN_BEGIN in source:
+                visible_passed, _ = run_test(nbtools.without_hidden_tests(source), grade_id, namespace)
             delegations = sorted(set(student.delegations[seen:]))
             if delegations:
-                passed = False
+                passed = visible_passed = False
                 message = f"delegates to {', '.join(delegations)}: this exercise asks you to write it yourself"
-            results[grade_id] = {"passed": passed, "message": message[:3000], "delegations": delegations}
+            results[grade_id] = {"passed": passed, "visible_passed": visible_passed, "message": message[:3000],
+                                 "delegations": delegations}
     finally:
         student.stop()
     results[None] = student.answer_errors
