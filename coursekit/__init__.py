@@ -6,6 +6,7 @@ Students import it from the notebooks:
 - ``coursekit.gradcheck`` numerical gradients and relative errors
 - ``coursekit.data``      the bundled digits data set and an MNIST IDX reader
 - ``coursekit.nn``        the course's reference layers (used by later notebooks)
+- ``coursekit.widgets``   interactive explorers (ipywidgets) placed in the notebooks
 """
 
 __version__ = "0.1.0"

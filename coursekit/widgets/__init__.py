@@ -25,3 +25,8 @@ state in ``explorer.state`` and an invalid setting's message in ``explorer.error
 """
 
 from .conv import *              # noqa: F401,F403
+from .receptive_field import *   # noqa: F401,F403
+from .pooling import *           # noqa: F401,F403
+from .norm_axes import *         # noqa: F401,F403
+from .initialization import *    # noqa: F401,F403
+from .optimizers import *        # noqa: F401,F403

@@ -16,13 +16,12 @@ any matplotlib backend, in JupyterLab and in Voila.
 
 import html
 import io
-import time
 
 import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
 
-DPI = 80
+DPI = 90
 STYLE = {"description_width": "initial"}
 
 # Cell colours of the grids.
@@ -43,18 +42,20 @@ class Explorer(widgets.VBox):
     output position). After each update:
 
     - ``state``  is what ``compute`` returned (``None`` if it raised),
-    - ``error``  is the ``ValueError`` message (``None`` if all went well),
-    - ``update_seconds`` is how long the update took.
+    - ``error``  is the ``ValueError`` message (``None`` if all went well).
     """
 
     def __init__(self, name, controls, compute, describe, draw, figsize=None, sync=None):
         self.controls = controls
         self.summary = widgets.HTML().add_class("coursekit-summary")
-        self.picture = widgets.HTML() if figsize is None else widgets.Image(format="png")
+        if figsize is None:
+            self.picture = widgets.HTML()
+        else:       # shown at its own size: stretched, a PNG gets blurry
+            self.picture = widgets.Image(format="png", layout=widgets.Layout(
+                width=f"{figsize[0] * DPI:.0f}px", max_width="100%", height="auto"))
         self.picture.add_class("coursekit-picture")
         self.state = None
         self.error = None
-        self.update_seconds = None
         self._compute, self._describe, self._draw, self._sync = compute, describe, draw, sync
         self._figsize = figsize
         self._updating = False
@@ -75,7 +76,6 @@ class Explorer(widgets.VBox):
 
     def update(self):
         """Recompute the state from the controls, then redraw the text and the figure."""
-        start = time.perf_counter()
         self._updating = True          # changes made by ``sync`` must not trigger more updates
         try:
             if self._sync is not None:
@@ -96,12 +96,14 @@ class Explorer(widgets.VBox):
         else:
             self.summary.value = f'<span style="color:#b00000">invalid settings: {html.escape(self.error)}</span>'
             self.picture.layout.display = "none"
-        self.update_seconds = time.perf_counter() - start
 
 
 def render_png(draw, state, figsize):
-    """Draw ``state`` on a new figure and return the PNG bytes (no pyplot: nothing global changes)."""
-    figure = Figure(figsize=figsize, dpi=DPI, layout="constrained")
+    """Draw ``state`` on a new figure and return the PNG bytes (no pyplot: nothing global changes).
+
+    No layout engine (it would double the drawing time): ``draw`` sets its margins.
+    """
+    figure = Figure(figsize=figsize, dpi=DPI)
     draw(figure, state)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI)
@@ -109,12 +111,15 @@ def render_png(draw, state, figsize):
 
 
 def int_slider(description, value, low, high, continuous_update=True):
+    """An IntSlider; pass ``continuous_update=False`` when a redraw is slow (a matplotlib figure):
+    it then updates when the handle is released, not at every pixel of a drag."""
     return widgets.IntSlider(value=value, min=low, max=high, description=description,
                              continuous_update=continuous_update, style=STYLE)
 
 
 def toggles(description, options, value):
-    return widgets.ToggleButtons(options=options, value=value, description=description, style=STYLE)
+    return widgets.ToggleButtons(options=options, value=value, description=description,
+                                 style={**STYLE, "button_width": "auto"})
 
 
 def set_range(slider, low, high):
@@ -144,7 +149,7 @@ def html_grid(colors, labels=None, title="", cell_px=24):
         for j, color in enumerate(row_colors):
             text = "" if labels is None else html.escape(str(labels[i][j]))
             cells.append(f'<td style="background:{color};border:1px solid #777;width:{cell_px}px;'
-                         f'height:{cell_px}px;padding:0;text-align:center;font-size:11px">{text}</td>')
+                         f'height:{cell_px}px;padding:0;text-align:center;font-size:11px;color:#000">{text}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
     table = '<table style="border-collapse:collapse;table-layout:fixed">' + "".join(rows) + "</table>"
     return f'<div><div style="font-size:12px;margin-bottom:4px">{html.escape(title)}</div>{table}</div>'

@@ -12,7 +12,7 @@ from coursekit.nn import conv_output_size, im2col
 from coursekit.nn._checks import check_int
 
 from ._explorer import (FAINT, PADDING, SPAN, WHITE, WINDOW, Explorer, filled, html_grid, int_slider,
-                        number_labels, side_by_side, set_range)
+                        number_labels, set_range, side_by_side)
 
 __all__ = ["ConvArithmetic", "conv_arithmetic", "conv_arithmetic_explorer",
            "Im2colStep", "im2col_step", "im2col_explorer"]
@@ -22,7 +22,8 @@ def _output_cell(position, out_size):
     """(row, col) of output ``position`` (row-major) in an ``out_size x out_size`` output."""
     position = check_int(position, "position", 0)
     if position >= out_size * out_size:
-        raise ValueError(f"position must be < {out_size * out_size} (the output is {out_size}x{out_size}), got {position}")
+        raise ValueError(f"position must be < {out_size * out_size} (the output is {out_size}x{out_size}), "
+                         f"got {position}")
     return divmod(position, out_size)
 
 
