@@ -185,3 +185,39 @@ def test_accuracy_errors():
         nn.accuracy(np.zeros((3, 2)), np.zeros(4, dtype=int))
     with pytest.raises(ValueError, match="logits"):
         nn.accuracy(np.zeros(3), np.zeros(3, dtype=int))
+
+
+# -- the small CNN of notebook 07 (coursekit.model), trained by these optimizers --------------
+
+def test_small_cnn_gradients_match_numerical_ones():
+    from coursekit.gradcheck import check_gradient
+    from coursekit.model import small_cnn
+
+    model = small_cnn(channels=(2, 3))
+    rng = np.random.default_rng(11)
+    params = model.init(rng, (1, 8, 8))
+    x, y = rng.normal(size=(3, 1, 8, 8)), np.array([0, 4, 9])
+    _, grads = model.loss_and_grads(params, x, y)
+    assert set(grads) == set(params)
+    for key in ("conv1.w", "conv2.b", "fc.w"):
+        def loss_of(value, key=key):
+            return model.loss_and_grads(dict(params, **{key: value}), x, y)[0]
+        check_gradient(grads[key], loss_of, params[key], name=key, tolerance=1e-5)
+
+
+def test_small_cnn_learns_a_small_batch_with_adam():
+    from coursekit.model import progress_bar, small_cnn
+
+    model = small_cnn(channels=(4, 4))
+    rng = np.random.default_rng(12)
+    params = model.init(rng, (1, 8, 8))
+    x, y = rng.normal(size=(16, 1, 8, 8)), rng.integers(0, 10, size=16)
+    m = {k: np.zeros_like(v) for k, v in params.items()}
+    v = {k: np.zeros_like(p) for k, p in params.items()}
+    first = model.loss_and_grads(params, x, y)[0]
+    for t in range(1, 61):
+        loss, grads = model.loss_and_grads(params, x, y)
+        params, m, v = nn.adam_step(params, grads, m, v, t, lr=1e-2)
+    assert loss < 0.1 * first
+    assert nn.accuracy(model.forward(params, x), y) == 1.0
+    assert progress_bar(3, 10, width=10, loss=0.5) == "[###.......]  3/10  loss 0.5"
