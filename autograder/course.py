@@ -28,6 +28,12 @@ def nbgrader_config(root, cell_timeout=CELL_TIMEOUT):
     c.Execute.timeout = cell_timeout
     c.Execute.interrupt_on_timeout = True
     c.Execute.kernel_name = "python3"
+    # Kernels talk over IPC sockets in the job's own runtime folder: parallel jobs never race for
+    # TCP ports (jupyter/nbgrader#174), and no other process can reach a student's kernel.
+    sockets = str(Path(root) / "runtime" / "kernel")  # absolute: the kernel runs in another folder
+    for manager in (c.KernelManager, c.AsyncKernelManager):
+        manager.transport = "ipc"
+        manager.ip = sockets
     c.LimitOutput.max_lines = 200
     c.LimitOutput.max_traceback = 50
     c.OverwriteCells.add_missing_cells = True
