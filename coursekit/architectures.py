@@ -136,8 +136,21 @@ class Activation(_ShapeKeeping):
         return self.name
 
 
+class _Reshaping:
+    """A layer without parameters or arithmetic that changes the shape and ends the spatial stack."""
+
+    def params(self, shape):
+        return 0
+
+    def macs(self, shape):
+        return 0
+
+    def window(self):
+        return None
+
+
 @dataclass(frozen=True)
-class GlobalAvgPool:
+class GlobalAvgPool(_Reshaping):
     """Average each channel over the whole image: (C, H, W) -> (C,)."""
 
     def describe(self):
@@ -146,18 +159,9 @@ class GlobalAvgPool:
     def output_shape(self, shape):
         return (_spatial(shape, "GlobalAvgPool")[0],)
 
-    def params(self, shape):
-        return 0
-
-    def macs(self, shape):
-        return 0
-
-    def window(self):
-        return None
-
 
 @dataclass(frozen=True)
-class Flatten:
+class Flatten(_Reshaping):
     """(C, H, W) -> (C*H*W,)."""
 
     def describe(self):
@@ -166,15 +170,6 @@ class Flatten:
     def output_shape(self, shape):
         c, h, w = _spatial(shape, "Flatten")
         return (c * h * w,)
-
-    def params(self, shape):
-        return 0
-
-    def macs(self, shape):
-        return 0
-
-    def window(self):
-        return None
 
 
 @dataclass(frozen=True)
