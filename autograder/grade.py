@@ -2,7 +2,8 @@
 
 Each submission is graded by its own process (``job``) in its own copy of the
 course, so a crash, a timeout or a hostile notebook costs only that student's
-result. Writes grades.csv, exercises.csv, flags.csv and feedback/ to ``out``.
+result. Writes grades.csv, exercises.csv, flags.csv, feedback/ and an nbgrader
+gradebook.db with every final score to ``out``.
 """
 
 import csv
@@ -133,13 +134,12 @@ def run_job(request, workdir, timeout):
         failure = None if process.returncode == 0 else f"grading process exited with code {process.returncode}: {stderr.decode(errors='replace').strip()[-300:]}"
     except subprocess.TimeoutExpired:
         failure = f"grading timed out after {timeout:g} s"
-    finally:
-        try:
-            os.killpg(process.pid, signal.SIGKILL)  # the job, its kernel and anything they started
-        except ProcessLookupError:
-            pass
+        # Only while the job is alive (not yet reaped) is its pid surely still its process group:
+        # a reaped pid may already belong to another job's process.
+        os.killpg(process.pid, signal.SIGKILL)
         process.wait()
-        kill_marked(token)
+    finally:
+        kill_marked(token)  # the kernel, the student's process and anything they started
     result_path = workdir / "result.json"
     if failure is None and result_path.exists():
         result = json.loads(result_path.read_text())
@@ -253,6 +253,9 @@ def grade(submissions, out, options=None):
 
         with ThreadPoolExecutor(max_workers=options.workers) as pool:
             results = list(pool.map(one, enumerate(entries)))
+        if template:
+            course.record(tmp / "course", results)
+            shutil.copy(tmp / "course" / "gradebook.db", out / "gradebook.db")
     write_reports(results, out)
     for warning in sorted({w for r in results for w in r.get("warnings", [])}):
         print(f"warning: {warning}", file=sys.stderr)

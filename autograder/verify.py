@@ -108,7 +108,7 @@ class StudentProcess:
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=open(os.path.join(self.scratch, "stderr.txt"), "wb"),  # capped by RLIMIT_FSIZE
             preexec_fn=self.limits.apply,
         )
         os.close(to_child_r)
@@ -126,11 +126,15 @@ class StudentProcess:
 
     def stop(self):
         if self.process is not None:
-            try:
-                os.killpg(self.process.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-            self.process.wait()
+            if self.process.returncode is None:
+                # Not reaped yet, so its pid is still its process group: kill the group.
+                # (Once reaped, the number may belong to someone else; the grader's sweep of
+                # this job's processes catches what the student's process left behind.)
+                try:
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+                self.process.wait()
             for fd in (self.to_child, self.from_child):
                 try:
                     os.close(fd)
@@ -184,10 +188,23 @@ class StudentProcess:
         return StudentProcessFailure(f"timed out: no answer within {self.limits.call_seconds:g} s (an infinite loop?)")
 
     def _died(self):
-        code = self.process.poll() if self.process else None
+        try:
+            code = self.process.wait(timeout=5) if self.process else None
+        except subprocess.TimeoutExpired:  # it closed its end of the pipe but lives on
+            code = None
+        last_words = self._stderr_tail()
         self.stop()
         detail = f"exit code {code}" if code is not None and code >= 0 else f"signal {-code}" if code else "no exit code"
-        return StudentProcessFailure(f"the submission's process died ({detail}): os._exit, a crash or the memory limit")
+        said = f"; it last printed: {last_words}" if last_words else ""
+        return StudentProcessFailure(f"the submission's process died ({detail}): os._exit, a crash or the memory limit{said}")
+
+    def _stderr_tail(self, limit=300):
+        try:
+            with open(os.path.join(self.scratch, "stderr.txt"), "rb") as f:
+                f.seek(max(0, os.fstat(f.fileno()).st_size - limit))
+                return " / ".join(f.read().decode(errors="replace").strip().splitlines()[-3:])
+        except (OSError, TypeError):
+            return ""
 
     # -- calls --------------------------------------------------------------
     def call(self, function, args, kwargs):
