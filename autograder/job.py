@@ -1,8 +1,9 @@
 """Grade one submission (one student, one assignment) in its own process and its own course copy.
 
-Run by ``grade`` as ``python -m autograder.job REQUEST.json``; writes the
-result JSON to the path the request names. Whatever happens to the
-submission, a result is written: a score of 0 with a reason at worst.
+Run by ``grade`` as ``python -I -m autograder.job WORKDIR``: reads
+``WORKDIR/request.json``, writes ``WORKDIR/result.json`` and
+``WORKDIR/feedback.html`` and nothing else outside its course copy. Whatever
+happens to the submission, a result is written: a score of 0 with a reason at worst.
 """
 
 import html
@@ -28,8 +29,7 @@ class Submission:
         self.student = request["student"]
         self.assignment = request["assignment"]
         self.source = nbtools.read(exercises.source_notebook(self.assignment))
-        self.tests = nbtools.test_cells(self.source)
-        self.max_scores = {grade_id: points for grade_id, points, _ in self.tests}
+        self.max_scores = {grade_id: points for grade_id, points, _ in nbtools.test_cells(self.source)}
         self.scores = {grade_id: 0.0 for grade_id in self.max_scores}
         self.flags = []
         self.warnings = []  # about the grading itself (e.g. isolation off), not the submission
@@ -161,7 +161,7 @@ def decide(sub, kernel_scores, verdicts):
     tampered = []
     for grade_id, maximum in sub.max_scores.items():
         in_kernel = kernel_scores.get(grade_id) or 0.0
-        verdict = verdicts.get(grade_id, {"passed": False, "message": "not run"})
+        verdict = verdicts.get(grade_id, {"passed": False, "visible_passed": False, "message": "not run", "delegations": []})
         sub.scores[grade_id] = min(float(in_kernel), maximum) if verdict["passed"] else 0.0
         if in_kernel > 0 and not verdict["passed"] and not verdict["delegations"]:
             tampered.append(grade_id)
