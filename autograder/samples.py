@@ -87,22 +87,28 @@ def partial(release_nb, source_nb, assignment):
 
 
 def attack(release_nb, source_nb, assignment, kind):
-    """A hostile submission: wrong answers plus the attack at the top of the first answer cell."""
-    nb = reference(release_nb, source_nb, assignment)
+    """A hostile submission: answers that return None, plus the attack at the top of the first answer cell.
+
+    Without the attack it would score 0, like a blank notebook: any point it
+    gets is one the attack won.
+    """
+    nb = copy.deepcopy(release_nb)
     cells = _answer_cells(nb, assignment)
-    if kind not in ("kernel-exit", "infinite-loop"):
-        for cell in cells:
-            cell.source += OFF_BY_ONE.format(name=nbtools.grade_id(cell))
+    for cell in cells:
+        cell.source = cell.source.replace("raise NotImplementedError()", "return None")
     if cells:
         cells[0].source = ATTACKS[kind] + "\n" + cells[0].source
     return nb
 
 
 def delegating(release_nb, source_nb, assignment):
-    """The reference solution, except the first exercise calls the course's own reference implementation."""
+    """The reference solution, except one exercise (a leaf) calls the course's own reference implementation."""
     nb = reference(release_nb, source_nb, assignment)
-    cells = _answer_cells(nb, assignment)
-    if cells:
-        name = nbtools.grade_id(cells[0])
-        cells[0].source += f"\n\nfrom coursekit.nn import {name} as _reference\n\n\ndef {name}(*args, **kwargs):\n    return _reference(*args, **kwargs)\n"
-    return nb, [nbtools.grade_id(cells[0])] if cells else []
+    leaves = leaf_functions(source_nb, assignment)
+    if not leaves:
+        return nb, []
+    name = leaves[0]
+    for cell in _answer_cells(nb, assignment):
+        if nbtools.grade_id(cell) == name:
+            cell.source += f"\n\nfrom coursekit.nn import {name} as _reference\n\n\ndef {name}(*args, **kwargs):\n    return _reference(*args, **kwargs)\n"
+    return nb, [name]

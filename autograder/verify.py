@@ -99,7 +99,8 @@ class StudentProcess:
             "OMP_NUM_THREADS": "1",
             "MKL_NUM_THREADS": "1",
             "PYTHONHASHSEED": "0",
-            "CFS_JOB": os.environ.get("CFS_JOB", ""),
+            "CFS_JOB": os.environ.get("CFS_JOB", ""),          # the grader's sweep finds it by this
+            "CFS_NOTEBOOKS": os.environ.get("CFS_NOTEBOOKS", ""),
         }
         self.process = subprocess.Popen(
             [sys.executable, "-I", "-m", "autograder.worker", str(to_child_r), str(from_child_w)],

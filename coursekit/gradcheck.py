@@ -36,9 +36,12 @@ def numerical_gradient(f, x, dout=None, h=1e-5):
 
 
 def relative_error(actual, expected):
-    """``max |a - e| / max(|a| + |e|, 1e-8)`` elementwise, with the worst element.
+    """The largest elementwise relative error ``|a - e| / (|a| + |e|)``, and where it is.
 
-    Returns ``(error, index)``: the largest relative error and where it is.
+    Central differences cannot resolve entries far below the largest one (their
+    rounding error is about ``1e-16 * |L| / h`` in absolute terms), so an entry
+    under 1/1000 of the largest ``|a| + |e|`` is measured against that 1/1000.
+    Returns ``(error, index)``.
     """
     actual = np.asarray(actual, dtype=np.float64)
     expected = np.asarray(expected, dtype=np.float64)
@@ -46,7 +49,9 @@ def relative_error(actual, expected):
         raise ValueError(f"shapes differ: {actual.shape} vs {expected.shape}")
     if actual.size == 0:
         return 0.0, ()
-    errors = np.abs(actual - expected) / np.maximum(np.abs(actual) + np.abs(expected), 1e-8)
+    magnitude = np.abs(actual) + np.abs(expected)
+    floor = max(1e-3 * float(magnitude.max()), 1e-8)
+    errors = np.abs(actual - expected) / np.maximum(magnitude, floor)
     index = np.unravel_index(int(np.argmax(errors)), errors.shape)
     return float(errors[index]), tuple(int(i) for i in index)
 

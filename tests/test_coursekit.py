@@ -202,3 +202,12 @@ def test_assert_no_delegation_sees_imports_inside_the_function():
 
     with pytest.raises(AssertionError, match="scipy.signal"):
         testing.assert_no_delegation(imports_inside)
+
+
+def test_relative_error_judges_tiny_entries_against_the_largest():
+    # An entry 1e5 times smaller than the largest, off by 1e-10 (central-difference noise): fine.
+    analytic = np.array([2.0, 2.33333e-05])
+    numeric = np.array([2.0, 2.33333e-05 + 1e-10])
+    assert gradcheck.relative_error(analytic, numeric)[0] < 1e-7
+    # A wrong large entry is still caught at full strength.
+    assert gradcheck.relative_error(np.array([2.0, 1e-5]), np.array([2.2, 1e-5]))[0] == pytest.approx(0.2 / 4.2)

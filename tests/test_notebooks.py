@@ -58,28 +58,37 @@ def test_source_notebook_runs_with_every_test_passing(assignment):
     assert authoring.run_source(assignment) == []
 
 
-def marked_lines(source, begin, end):
-    """Distinctive lines (> 25 characters) between the markers that do not also stand outside them."""
-    outside = set(line.strip() for line in nbtools.strip_markers(source, begin, end, keep_inside=False).splitlines())
-    everything = nbtools.strip_markers(source, begin, end, keep_inside=True).splitlines()
-    return [line.strip() for line in everything if len(line.strip()) > 25 and line.strip() not in outside]
+def secret_lines(nb):
+    """Distinctive lines (> 25 characters) of solutions and hidden tests that stand nowhere else in the notebook."""
+    inside, outside = [], []
+    for cell in nb.cells:
+        if nbtools.is_answer(cell):
+            begin, end = nbtools.SOLUTION_BEGIN, nbtools.SOLUTION_END
+        elif nbtools.is_test(cell):
+            begin, end = nbtools.HIDDEN_BEGIN, nbtools.HIDDEN_END
+        else:
+            outside += cell.source.splitlines()
+            continue
+        public = nbtools.strip_markers(cell.source, begin, end, keep_inside=False).splitlines()
+        outside += public
+        inside += [line for line in nbtools.strip_markers(cell.source, begin, end).splitlines() if line not in public]
+    public_lines = {line.strip() for line in outside}
+    return [line.strip() for line in inside if len(line.strip()) > 25 and line.strip() not in public_lines]
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_release_has_stubs_no_solutions_no_hidden_tests(release_dir, assignment):
     path = release_dir / assignment / exercises.notebook_name(assignment)
-    source_nb = source(assignment)
     released = nbtools.read(path)
     released_code = "\n".join(cell.source for cell in released.cells)
     for marker in (nbtools.SOLUTION_BEGIN, nbtools.HIDDEN_BEGIN):
         assert marker not in released_code
     for name, answer in nbtools.answer_sources(released).items():
         assert "raise NotImplementedError()" in answer, name
-    secret = [line for src in nbtools.answer_sources(source_nb).values()
-              for line in marked_lines(src, nbtools.SOLUTION_BEGIN, nbtools.SOLUTION_END)]
-    secret += [line for _, _, src in nbtools.test_cells(source_nb)
-               for line in marked_lines(src, nbtools.HIDDEN_BEGIN, nbtools.HIDDEN_END)]
-    leaked = [line for line in secret if line in released_code]
+    secrets = secret_lines(source(assignment))
+    assert secrets, "no solution or hidden-test line to look for"
+    released_lines = {line.strip() for line in released_code.splitlines()}
+    leaked = [line for line in secrets if line in released_lines]
     assert not leaked, leaked[:3]
 
 
