@@ -1,0 +1,161 @@
+"""benchmarks/run.py works (quick mode), and the memory-bounded convolution equals the unbounded one."""
+
+import importlib.util
+import subprocess
+import sys
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from coursekit import nn
+from coursekit.nn import conv
+
+BENCHMARK = Path(__file__).resolve().parent.parent / "benchmarks" / "run.py"
+
+
+def load_benchmark_module():
+    spec = importlib.util.spec_from_file_location("benchmark_run", BENCHMARK)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_quick_benchmark_prints_the_table():
+    result = subprocess.run([sys.executable, str(BENCHMARK), "--quick"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "threads: 1" in out
+    header = next(line for line in out.splitlines() if line.startswith("shape"))
+    for column in ("ours ms", "torch ms", "ours/torch", "gemm ms", "loops ms"):
+        assert column in header
+    for dtype in ("float32", "float64"):
+        for op in ("conv forward", "conv backward", "maxpool forward", "maxpool backward",
+                   "batchnorm forward", "batchnorm backward"):
+            assert any(dtype in line and op in line for line in out.splitlines()), (dtype, op)
+    assert "peak forward" in out
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        assert "torch not installed" in out
+
+
+def test_benchmark_loop_baselines_compute_the_convolution():
+    bench = load_benchmark_module()
+    rng = np.random.default_rng(0)
+    x, w, b = rng.standard_normal((2, 3, 7, 6)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
+    for stride, pad in ((1, 1), (2, 0)):
+        out = bench.conv_forward_loops(x, w, b, stride, pad)
+        np.testing.assert_allclose(out, nn.conv2d_forward(x, w, b, stride, pad), rtol=1e-12, atol=1e-12)
+        dout = rng.standard_normal(out.shape)
+        for got, expected in zip(bench.conv_backward_loops(dout, x, w, stride, pad),
+                                 nn.conv2d_backward(dout, x, w, b, stride, pad)):
+            np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
+# -- chunking: the unfold budget changes memory, not results ---------------------
+
+CASES = [((7, 3, 9, 8), (5, 3, 3, 3), 1, 1),
+         ((5, 2, 11, 11), (4, 2, 5, 5), 2, 0),
+         ((4, 3, 8, 10), (2, 3, 2, 3), 3, 2)]
+
+
+def image_bytes(x_shape, w_shape, stride, pad, itemsize):
+    oh = nn.conv_output_size(x_shape[2], w_shape[2], stride, pad)
+    ow = nn.conv_output_size(x_shape[3], w_shape[3], stride, pad)
+    return x_shape[1] * w_shape[2] * w_shape[3] * oh * ow * itemsize
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("x_shape, w_shape, stride, pad", CASES)
+def test_chunked_convolution_equals_unchunked(monkeypatch, dtype, x_shape, w_shape, stride, pad):
+    rng = np.random.default_rng(sum(x_shape))
+    x, w = rng.standard_normal(x_shape).astype(dtype), rng.standard_normal(w_shape).astype(dtype)
+    b = rng.standard_normal(w_shape[0]).astype(dtype)
+
+    monkeypatch.setattr(conv, "UNFOLD_BUDGET_BYTES", 2**40)          # the whole batch at once
+    out = nn.conv2d_forward_keep_dtype(x, w, b, stride, pad)
+    dout = rng.standard_normal(out.shape).astype(dtype)
+    dx, dw, db = nn.conv2d_backward_keep_dtype(dout, x, w, b, stride, pad)
+
+    one_image = image_bytes(x_shape, w_shape, stride, pad, np.dtype(dtype).itemsize)
+    for budget in (1, 2 * one_image, 3 * one_image + 1):            # 1 image, 2 images, 3 images per chunk
+        monkeypatch.setattr(conv, "UNFOLD_BUDGET_BYTES", budget)
+        np.testing.assert_array_equal(nn.conv2d_forward_keep_dtype(x, w, b, stride, pad), out)
+        chunked_dx, chunked_dw, chunked_db = nn.conv2d_backward_keep_dtype(dout, x, w, b, stride, pad)
+        np.testing.assert_array_equal(chunked_dx, dx)
+        np.testing.assert_array_equal(chunked_db, db)
+        # dw sums over the batch, chunk by chunk: only the order of the additions differs.
+        np.testing.assert_allclose(chunked_dw, dw, rtol=1e-12 if dtype == np.float64 else 1e-5)
+
+
+def traced_peak(run):
+    tracemalloc.start()
+    try:
+        run()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_chunking_bounds_the_memory_of_the_unfolded_matrix(monkeypatch):
+    rng = np.random.default_rng(1)
+    x, w, b = rng.standard_normal((32, 4, 16, 16)), rng.standard_normal((4, 4, 5, 5)), np.zeros(4)
+    dout = np.ones((32, 4, 16, 16))
+    whole_batch = 32 * (4 * 5 * 5) * (16 * 16) * 8                  # bytes of the unfolded batch: 6.6 MB
+    runs = (lambda: nn.conv2d_forward(x, w, b, 1, 2), lambda: nn.conv2d_backward(dout, x, w, b, 1, 2))
+    monkeypatch.setattr(conv, "UNFOLD_BUDGET_BYTES", 2**40)
+    for run in runs:
+        assert traced_peak(run) >= whole_batch                     # unbounded: the whole matrix at once
+    monkeypatch.setattr(conv, "UNFOLD_BUDGET_BYTES", whole_batch // 16)
+    for run in runs:
+        peak = traced_peak(run)
+        assert peak < whole_batch / 3, f"peak {peak} bytes, whole unfolded batch {whole_batch}"
+
+
+# -- the dtype-preserving path ----------------------------------------------------
+
+def test_keep_dtype_computes_in_float32_and_matches_the_graded_float64_functions():
+    rng = np.random.default_rng(2)
+    x, w, b = rng.standard_normal((3, 2, 7, 7)), rng.standard_normal((4, 2, 3, 3)), rng.standard_normal(4)
+    dout = rng.standard_normal((3, 4, 4, 4))
+    x32, w32, b32, dout32 = (a.astype(np.float32) for a in (x, w, b, dout))
+
+    out32 = nn.conv2d_forward_keep_dtype(x32, w32, b32, 2, 1)
+    grads32 = nn.conv2d_backward_keep_dtype(dout32, x32, w32, b32, 2, 1)
+    assert out32.dtype == np.float32 and all(g.dtype == np.float32 for g in grads32)
+    np.testing.assert_allclose(out32, nn.conv2d_forward(x, w, b, 2, 1), rtol=1e-5, atol=1e-5)
+    for got, expected in zip(grads32, nn.conv2d_backward(dout, x, w, b, 2, 1)):
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+
+    # The graded functions keep their contract: float64 out, even for float32 in.
+    assert nn.conv2d_forward(x32, w32, b32, 2, 1).dtype == np.float64
+    assert all(g.dtype == np.float64 for g in nn.conv2d_backward(dout32, x32, w32, b32, 2, 1))
+    # Mixed or integer inputs are computed in float64.
+    assert nn.conv2d_forward_keep_dtype(x32, w, b32, 2, 1).dtype == np.float64
+    assert nn.conv2d_forward_keep_dtype(np.ones((1, 1, 3, 3), int), np.ones((1, 1, 2, 2), int), None).dtype == np.float64
+
+
+@pytest.mark.parametrize("call, argument", [
+    (lambda: nn.conv2d_forward_keep_dtype(np.ones((2, 4, 4), np.float32), np.ones((1, 2, 2, 2), np.float32), None), "x"),
+    (lambda: nn.conv2d_forward_keep_dtype(np.ones((1, 2, 4, 4)), np.ones((1, 3, 2, 2)), None), "channels"),
+    (lambda: nn.conv2d_backward_keep_dtype(np.ones((1, 1, 2, 2)), np.ones((1, 1, 4, 4)), np.ones((1, 1, 2, 2)), None), "dout"),
+    (lambda: nn.conv2d_forward_keep_dtype(np.ones((1, 1, 4, 4)), np.ones((1, 1, 2, 2)), None, stride=0), "stride"),
+])
+def test_keep_dtype_errors_name_the_argument(call, argument):
+    with pytest.raises(ValueError, match=argument):
+        call()
+
+
+def test_fast_paths_return_new_writable_arrays():
+    # The windows are a read-only view of x: every result must still be a fresh array.
+    x = np.arange(2 * 3 * 4 * 4, dtype=np.float64).reshape(2, 3, 4, 4)
+    before = x.copy()
+    results = [nn.im2col(x, 1, 1), nn.im2col(x[:1], 1, 1), nn.conv2d_forward(x, np.ones((2, 3, 1, 1)), None),
+               nn.maxpool_forward(x, 1, 1), nn.maxpool_forward(x, 2, 2),
+               *nn.conv2d_backward(np.ones((2, 2, 4, 4)), x, np.ones((2, 3, 1, 1)), None)]
+    for result in results:
+        assert result.flags.writeable and not np.shares_memory(result, x)
+        result[...] = -1.0
+    np.testing.assert_array_equal(x, before)
