@@ -12,7 +12,7 @@ Residual block (stride 1, padding 1, identity shortcut), NCHW:
 
 import numpy as np
 
-from ._checks import as_float_array, check_int
+from ..checks import as_float_array, check_int
 from .conv import conv2d_backward, conv2d_forward, conv_param_count
 
 __all__ = [

@@ -15,7 +15,7 @@ measures these layers against PyTorch.
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ._checks import as_float_array, check_int
+from ..checks import as_float_array, check_int
 
 __all__ = [
     "conv_output_size",

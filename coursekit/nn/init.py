@@ -18,7 +18,7 @@ import numbers
 
 import numpy as np
 
-from ._checks import check_int
+from ..checks import check_int
 
 __all__ = [
     "compute_fans",

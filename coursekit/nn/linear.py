@@ -8,7 +8,7 @@ forward's inputs after it, and returns dL/d input of the same shapes.
 
 import numpy as np
 
-from ._checks import as_float_array
+from ..checks import as_float_array
 
 __all__ = [
     "linear_forward",

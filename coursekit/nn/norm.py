@@ -21,7 +21,7 @@ import numbers
 
 import numpy as np
 
-from ._checks import as_float_array, check_int
+from ..checks import as_float_array, check_int
 
 __all__ = [
     "batchnorm_forward",

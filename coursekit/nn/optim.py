@@ -16,7 +16,7 @@ import numbers
 
 import numpy as np
 
-from ._checks import as_float_array, check_int
+from ..checks import as_float_array, check_int
 
 __all__ = ["iterate_minibatches", "sgd_step", "momentum_step", "adam_step", "accuracy"]
 

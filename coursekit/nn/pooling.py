@@ -13,7 +13,7 @@ import functools
 
 import numpy as np
 
-from ._checks import as_float_array, check_int
+from ..checks import as_float_array, check_int
 from .conv import conv_output_size
 
 __all__ = [

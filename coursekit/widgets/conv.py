@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from coursekit.nn import conv_output_size, im2col
-from coursekit.nn._checks import check_int
+from coursekit.checks import check_int
 
 from ._explorer import (FAINT, PADDING, SPAN, WHITE, WINDOW, Explorer, filled, html_grid, int_slider,
                         number_labels, set_range, side_by_side)

@@ -17,7 +17,7 @@ import ipywidgets as widgets
 import numpy as np
 from matplotlib.collections import PolyCollection
 
-from coursekit.nn._checks import check_int
+from coursekit.checks import check_int
 
 from ._explorer import STYLE, Explorer, int_slider, set_range, toggles
 

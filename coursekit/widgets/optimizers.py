@@ -16,7 +16,7 @@ import numpy as np
 from matplotlib.ticker import FuncFormatter, NullLocator
 
 from coursekit.nn import adam_step, iterate_minibatches, momentum_step, sgd_step
-from coursekit.nn._checks import check_int
+from coursekit.checks import check_int
 
 from ._explorer import STYLE, Explorer, int_slider
 

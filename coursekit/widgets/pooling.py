@@ -10,7 +10,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from coursekit.nn import avgpool_backward, avgpool_forward, conv_output_size, maxpool_backward, maxpool_forward
-from coursekit.nn._checks import check_int
+from coursekit.checks import check_int
 
 from ._explorer import (CHOSEN, STYLE, WHITE, WINDOW, Explorer, filled, html_grid, int_slider,
                         number_labels, parse_numbers, set_range, side_by_side, toggles)

@@ -14,7 +14,7 @@ import numpy as np
 from matplotlib.collections import LineCollection
 
 from coursekit.nn import conv_output_size, receptive_field
-from coursekit.nn._checks import check_int
+from coursekit.checks import check_int
 
 from ._explorer import CHOSEN, STYLE, WINDOW, Explorer, int_slider, set_range
 
