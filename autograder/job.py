@@ -12,6 +12,7 @@ import os
 import resource
 import shutil
 import sys
+import time
 import traceback
 from pathlib import Path
 
@@ -35,6 +36,13 @@ class Submission:
         self.warnings = []  # about the grading itself (e.g. isolation off), not the submission
         self.error = None
         self.feedback_notes = {}
+        self.timings = {}  # seconds per phase, for whoever wonders where grading time goes
+        self._clock = time.monotonic()
+
+    def lap(self, phase):
+        now = time.monotonic()
+        self.timings[phase] = round(now - self._clock, 2)
+        self._clock = now
 
     def result(self):
         return {
@@ -45,6 +53,7 @@ class Submission:
             "flags": self.flags,
             "warnings": self.warnings,
             "error": self.error,
+            "timings": self.timings,
         }
 
 
@@ -265,7 +274,9 @@ def grade(request, outbox):
         if warning:
             sub.warnings.append(warning)
     kernel_environment(root)
+    sub.lap("prepare")
     graded = run_kernel(sub, nb, root)
+    sub.lap("nbgrader autograde")
     if graded is not None:
         timeouts = cells_with_error(graded, "Timeout")
         if timeouts:
@@ -280,6 +291,7 @@ def grade(request, outbox):
     limits = verify.Limits(call_seconds=request["call_timeout"], memory_mb=request["memory_mb"])
     verdicts = verify.verify(sub.source, nb, sub.assignment, limits, request["verify_seconds"])
     verdicts.pop(None)
+    sub.lap("verify outside the kernel")
     decide(sub, kernel_scores if graded is not None else {}, verdicts)
     if graded is None:
         sub.scores = {grade_id: 0.0 for grade_id in sub.scores}
@@ -292,6 +304,7 @@ def grade(request, outbox):
     with course.quiet():
         outcome = course.api(root).generate_feedback(sub.assignment, sub.student)
     produced = root / "feedback" / sub.student / sub.assignment / notebook.replace(".ipynb", ".html")
+    sub.lap("nbgrader feedback")
     if outcome["success"] and produced.exists():
         outbox.write("feedback.html", produced.read_bytes())
     else:
