@@ -3,7 +3,6 @@
 import importlib.util
 import subprocess
 import sys
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -90,15 +89,6 @@ def test_chunked_convolution_equals_unchunked(monkeypatch, dtype, x_shape, w_sha
         np.testing.assert_allclose(chunked_dw, dw, rtol=1e-12 if dtype == np.float64 else 1e-5)
 
 
-def traced_peak(run):
-    tracemalloc.start()
-    try:
-        run()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
 def test_chunking_bounds_the_memory_of_the_unfolded_matrix(monkeypatch):
     rng = np.random.default_rng(1)
     x, w, b = rng.standard_normal((32, 4, 16, 16)), rng.standard_normal((4, 4, 5, 5)), np.zeros(4)
@@ -107,10 +97,10 @@ def test_chunking_bounds_the_memory_of_the_unfolded_matrix(monkeypatch):
     runs = (lambda: nn.conv2d_forward(x, w, b, 1, 2), lambda: nn.conv2d_backward(dout, x, w, b, 1, 2))
     monkeypatch.setattr(conv, "UNFOLD_BUDGET_BYTES", 2**40)
     for run in runs:
-        assert traced_peak(run) >= whole_batch                     # unbounded: the whole matrix at once
+        assert load_benchmark_module().traced_peak_bytes(run) >= whole_batch                     # unbounded: the whole matrix at once
     monkeypatch.setattr(conv, "UNFOLD_BUDGET_BYTES", whole_batch // 16)
     for run in runs:
-        peak = traced_peak(run)
+        peak = load_benchmark_module().traced_peak_bytes(run)
         assert peak < whole_batch / 3, f"peak {peak} bytes, whole unfolded batch {whole_batch}"
 
 
