@@ -7,6 +7,7 @@ gradebook.db with every final score to ``out``.
 """
 
 import csv
+import functools
 import hashlib
 import json
 import os
@@ -22,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from . import course, exercises
+from . import notebook as nbtools
 
 
 class Options:
@@ -92,7 +94,7 @@ def discover(submissions):
     return found
 
 
-def zipfile_name(path):
+def is_zip(path):
     return str(path).lower().endswith(".zip")
 
 
@@ -192,19 +194,18 @@ def keep(cache_file, key, result):
     partial.replace(cache_file)  # atomic: a killed grader leaves no half-written entry
 
 
-def assignment_maximum(assignment, cache={}):
-    if assignment not in cache:
-        from . import notebook as nbtools
-        tests = nbtools.test_cells(nbtools.read(exercises.source_notebook(assignment)))
-        cache[assignment] = {grade_id: points for grade_id, points, _ in tests}
-    return cache[assignment]
+@functools.lru_cache(maxsize=None)
+def assignment_maximum(assignment):
+    """``{test cell: points}`` of an assignment, from its source notebook."""
+    tests = nbtools.test_cells(nbtools.read(exercises.source_notebook(assignment)))
+    return {grade_id: points for grade_id, points, _ in tests}
 
 
 def grade(submissions, out, options=None):
     """Grade everything under ``submissions``; returns the list of results (also written as CSVs)."""
     options = options or Options()
     out = Path(out)
-    if Path(submissions).is_file() and zipfile_name(submissions):
+    if Path(submissions).is_file() and is_zip(submissions):
         unpacked = Path(tempfile.mkdtemp(prefix="cfs-unzip-"))
         try:
             return grade(unpack(submissions, unpacked), out, options)
@@ -246,7 +247,7 @@ def grade(submissions, out, options=None):
                     result = run_job(request, workdir, options.job_timeout)
                     keep(cache_file, key, result)
                 if not result["max_scores"]:
-                    result["max_scores"] = assignment_maximum(assignment)
+                    result["max_scores"] = dict(assignment_maximum(assignment))
                     result["scores"] = {k: 0.0 for k in result["max_scores"]}
             progress.advance(f"{student}/{assignment}")
             return result

@@ -290,7 +290,6 @@ def grade(request, outbox):
     kernel_scores = course.scores(root, sub.assignment, sub.student)
     limits = verify.Limits(call_seconds=request["call_timeout"], memory_mb=request["memory_mb"])
     verdicts = verify.verify(sub.source, nb, sub.assignment, limits, request["verify_seconds"])
-    verdicts.pop(None)
     sub.lap("verify outside the kernel")
     decide(sub, kernel_scores if graded is not None else {}, verdicts)
     if graded is None:

@@ -77,7 +77,6 @@ class StudentProcess:
         self.limits = limits
         self.process = None
         self.restarts = 0
-        self.answer_errors = {}
         self.delegations = []
         self.scratch = None
         self.failed = None  # set when the answer cells themselves hang or crash: no restart helps then
@@ -122,7 +121,6 @@ class StudentProcess:
         except StudentProcessFailure as failure:
             self.failed = f"while running your answer cells: {failure}"
             raise StudentProcessFailure(self.failed) from None
-        self.answer_errors = ready.get("errors", {})
         self.delegations.extend(ready.get("delegations", []))
 
     def stop(self):
@@ -254,8 +252,8 @@ def run_test(source, grade_id, namespace):
 def verify(source_nb, submission_nb, assignment, limits=None, total_seconds=300.0):
     """Run the source's test cells against the submission's answers, outside its kernel.
 
-    Returns ``{grade_id: {"passed": bool, "message": str, "delegations": [...]}}``
-    for every test cell, and the answer-cell errors under the key ``None``.
+    Returns ``{grade_id: {"passed": bool, "visible_passed": bool, "message": str, "delegations": [...]}}``
+    for every test cell. (An answer cell that fails to run shows in the kernel's own outputs.)
     """
     limits = limits or Limits()
     functions = exercises.functions(assignment)
@@ -287,5 +285,4 @@ def verify(source_nb, submission_nb, assignment, limits=None, total_seconds=300.
                                  "delegations": delegations}
     finally:
         student.stop()
-    results[None] = student.answer_errors
     return results
