@@ -62,11 +62,11 @@ def make_read_only(path):
 
 
 def code_locations():
-    """Where the course code and the Python installation live (made read-only)."""
+    """Where the course code and the Python installation live (made read-only), outermost only."""
     places = {sys.prefix, sys.base_prefix, sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
-    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the checkout or site-packages
-    places.add(here)
-    return sorted(p for p in places if os.path.isdir(p))
+    places.add(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the checkout or site-packages
+    places = sorted(os.path.realpath(p) for p in places if os.path.isdir(p))
+    return [p for p in places if not any(p.startswith(q + os.sep) for q in places if q != p)]
 
 
 def enter(keep, hide):
@@ -84,17 +84,25 @@ def enter(keep, hide):
         _new_namespace()
     except OSError as error:
         return f"isolation off: this machine does not allow private mount namespaces ({error.strerror})"
-    kept = os.open(keep, os.O_RDONLY | os.O_DIRECTORY)
+    # Folders to bring back into the fresh temporary folder: the job's own course copy, and the
+    # code (a checkout or virtualenv may itself live under /tmp, as in CI). Held open across the mount.
+    inside_temp = [p for p in code_locations() if p.startswith(temp_root + os.sep)]
+    handles = {path: os.open(path, os.O_RDONLY | os.O_DIRECTORY) for path in [keep, *inside_temp]}
     try:
         for path in code_locations():
-            if not os.path.realpath(path).startswith(temp_root + os.sep):
+            if path not in inside_temp:
                 make_read_only(path)
-        for path in sorted(set(os.path.realpath(p) for p in hide if p and os.path.isdir(p))):
-            if not path.startswith(temp_root + os.sep) and not keep.startswith(path + os.sep):
-                cover(path)
         _mount("tmpfs", temp_root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
-        os.makedirs(keep)
-        _mount(f"/proc/self/fd/{kept}", keep, None, MS_BIND)
+        for path in sorted(handles, key=len):   # parents before children
+            os.makedirs(path, exist_ok=True)
+            _mount(f"/proc/self/fd/{handles[path]}", path, None, MS_BIND)
+            if path != keep:
+                _mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY)
+        # Last, so that nothing brought back above shows what must stay hidden.
+        for path in sorted(set(os.path.realpath(p) for p in hide if p and os.path.isdir(p))):
+            if not keep.startswith(path + os.sep) and path != keep:
+                cover(path)
     finally:
-        os.close(kept)
+        for handle in handles.values():
+            os.close(handle)
     return None
