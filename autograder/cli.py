@@ -39,7 +39,11 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.verb == "release":
         from .course import release
-        out = release(args.out, args.assignments or None)
+        try:
+            out = release(args.out, args.assignments or None)
+        except ValueError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
         print(f"Released {len(args.assignments or exercises.assignment_ids())} assignments to {out}/")
         return 0
     if args.verb == "grade":
@@ -56,7 +60,11 @@ def main(argv=None):
         return 0
     if args.verb == "demo":
         from . import demo
-        demo.run(args.out, args.workers)
+        try:
+            demo.run(args.out, args.workers)
+        except FileExistsError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
         return 0
     if args.verb == "strip":
         from . import authoring

@@ -96,6 +96,8 @@ def release(out, assignments=None, workdir=None):
     import tempfile
 
     out = Path(out)
+    if out.resolve() == exercises.NOTEBOOKS or exercises.NOTEBOOKS in out.resolve().parents:
+        raise ValueError(f"--out {out} is the source notebooks' folder: the release would overwrite the solutions")
     with tempfile.TemporaryDirectory(prefix="cfs-release-", dir=workdir) as tmp:
         root = build(Path(tmp) / "course", assignments)
         for assignment in assignments or exercises.assignment_ids():

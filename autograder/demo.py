@@ -64,10 +64,17 @@ def make_broken(release_dir, folder, assignment, assignments):
     return {(student, assignment): "zero" for student in ("broken-json", "wrong-notebook", "missing-notebook")}
 
 
+MARKER = ".convnets-demo"  # a folder the demo made, and may therefore replace
+
+
 def run(out="demo", workers=2):
     out = Path(out)
-    if out.exists():
+    if out.exists() and any(out.iterdir()):
+        if not (out / MARKER).exists():
+            raise FileExistsError(f"{out} exists and was not made by the demo: choose another --out")
         shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MARKER).write_text("made by python -m autograder demo; the next demo run replaces this folder\n")
     started = time.monotonic()
     print(f"Releasing the student versions of {len(exercises.assignment_ids())} assignments to {out / 'release'} ...")
     course.release(out / "release")

@@ -166,3 +166,15 @@ def test_submissions_are_never_modified_and_regrading_is_identical(demo, tmp_pat
 def test_grade_of_a_missing_folder_is_a_clear_error(tmp_path):
     run = subprocess.run([sys.executable, "-m", "autograder", "grade", str(tmp_path / "nowhere")], capture_output=True, text=True)
     assert run.returncode == 2 and "submissions folder not found" in run.stderr
+
+
+def test_demo_and_release_refuse_to_overwrite_what_they_did_not_make(tmp_path):
+    precious = tmp_path / "course-notes"
+    precious.mkdir()
+    (precious / "mine.txt").write_text("keep me")
+    run = subprocess.run([sys.executable, "-m", "autograder", "demo", "--out", str(precious)], capture_output=True, text=True)
+    assert run.returncode == 2 and "not made by the demo" in run.stderr
+    assert (precious / "mine.txt").read_text() == "keep me"
+    run = subprocess.run([sys.executable, "-m", "autograder", "release", "--out", str(exercises.NOTEBOOKS)], capture_output=True, text=True)
+    assert run.returncode == 2 and "overwrite the solutions" in run.stderr
+    assert nbtools.SOLUTION_BEGIN in exercises.source_notebook("01_conv_as_matmul").read_text()
