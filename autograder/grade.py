@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from . import course, exercises
+from .job import failed_result
 from . import notebook as nbtools
 
 
@@ -146,8 +147,7 @@ def run_job(request, workdir, timeout):
     if failure is None and result_path.exists():
         result = json.loads(result_path.read_text())
     else:
-        result = {"student": request["student"], "assignment": request["assignment"], "scores": {}, "max_scores": {},
-                  "flags": [], "warnings": [], "error": failure or "grading process left no result"}
+        result = failed_result(request["student"], request["assignment"], failure or "grading process left no result")
     feedback = workdir / "feedback.html"
     if feedback.exists():
         Path(request["feedback"]).parent.mkdir(parents=True, exist_ok=True)
@@ -168,11 +168,19 @@ def kill_marked(token):
 
 def cache_key(path, assignment, options):
     """What a cached result depends on: the submission, the source notebook, the grader and its limits."""
-    digest = hashlib.sha256()
-    for file in [path, exercises.source_notebook(assignment), *sorted(Path(__file__).parent.glob("*.py"))]:
-        digest.update(Path(file).read_bytes() if file else b"")
+    digest = hashlib.sha256(Path(path).read_bytes() if path else b"")
+    digest.update(course_digest(assignment).encode())
     digest.update(json.dumps([options.cell_timeout, options.call_timeout, options.verify_seconds,
                               options.job_timeout, options.memory_mb]).encode())
+    return digest.hexdigest()
+
+
+@functools.lru_cache(maxsize=None)
+def course_digest(assignment):
+    """Digest of the grader's code and the assignment's source notebook: read once per run, not per submission."""
+    digest = hashlib.sha256()
+    for file in [exercises.source_notebook(assignment), *sorted(Path(__file__).parent.glob("*.py"))]:
+        digest.update(Path(file).read_bytes())
     return digest.hexdigest()
 
 
@@ -225,14 +233,13 @@ def grade(submissions, out, options=None):
             workdir.mkdir()
             if assignment not in exercises.assignment_ids():
                 problem = problem or f"assignment {assignment} has no source notebook in this course"
-                result = {"student": student, "assignment": assignment, "scores": {}, "max_scores": {}, "flags": [],
-                          "warnings": [], "error": problem}
+                result = failed_result(student, assignment, problem)
             else:
                 notebook = exercises.notebook_name(assignment).replace(".ipynb", ".html")
                 request = {
                     "student": student, "assignment": assignment,
                     "submission": str(path) if path else None, "problem": problem,
-                    "template": str(template), "result": str(workdir / "result.json"),
+                    "template": str(template),
                     "feedback": str(out / "feedback" / student / assignment / notebook),
                     "hide": [str(out.resolve()), str(Path(submissions).resolve()), str(exercises.NOTEBOOKS),
                              str(exercises.REPO / ".git")],

@@ -57,6 +57,12 @@ class Submission:
         }
 
 
+def failed_result(student, assignment, reason):
+    """The result of a submission that could not be graded: nothing scored, and why."""
+    return {"student": student, "assignment": assignment, "scores": {}, "max_scores": {},
+            "flags": [], "warnings": [], "error": reason}
+
+
 def check_belongs(nb, assignment):
     """A reason if ``nb`` is not a notebook of ``assignment`` (e.g. another week's), else None."""
     wanted = set(exercises.functions(assignment))
@@ -324,11 +330,8 @@ def main():
     try:
         result = grade(request, outbox)
     except Exception:  # noqa: BLE001 - a grader bug must still leave a result
-        result = {
-            "student": request["student"], "assignment": request["assignment"],
-            "scores": {}, "max_scores": {}, "flags": [], "warnings": [],
-            "error": "internal grader error: " + traceback.format_exc(limit=3).strip().splitlines()[-1],
-        }
+        reason = "internal grader error: " + traceback.format_exc(limit=3).strip().splitlines()[-1]
+        result = failed_result(request["student"], request["assignment"], reason)
     outbox.write("result.json", json.dumps(result, sort_keys=True))
 
 
