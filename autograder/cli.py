@@ -1,10 +1,15 @@
 """``python -m autograder VERB``: release, grade, demo, and the authoring checks selfcheck, run, strip."""
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 from . import exercises
+
+
+# The cores this process may run on (fewer than os.cpu_count() in a restricted container).
+CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def main(argv=None):
@@ -18,7 +23,7 @@ def main(argv=None):
     p = verbs.add_parser("grade", help="grade SUBMISSIONS/<student>/<assignment>/<notebook>.ipynb")
     p.add_argument("submissions", help="a folder of student folders, or a .zip of one")
     p.add_argument("--out", default="graded", help="output folder (default: graded/)")
-    p.add_argument("--workers", type=int, default=1, help="submissions graded in parallel (default: 1)")
+    p.add_argument("--workers", type=int, default=CORES, help=f"submissions graded in parallel (default: the CPU cores, {CORES} here)")
     p.add_argument("--cell-timeout", type=int, default=30, help="seconds per notebook cell (default: 30)")
     p.add_argument("--timeout", type=float, default=900, help="seconds per submission in all (default: 900)")
     p.add_argument("--memory-mb", type=int, default=3072, help="memory limit of a student's process (default: 3072)")
@@ -26,7 +31,7 @@ def main(argv=None):
 
     p = verbs.add_parser("demo", help="release, make sample submissions, grade them and print the gradebook")
     p.add_argument("--out", default="demo", help="output folder (default: demo/)")
-    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--workers", type=int, default=CORES, help=f"submissions graded in parallel (default: {CORES})")
 
     p = verbs.add_parser("selfcheck", help="authoring check of source notebooks: run, release, grade reference and blank")
     p.add_argument("assignments", nargs="*")

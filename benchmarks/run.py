@@ -5,8 +5,10 @@
     python benchmarks/run.py --threads 2      # BLAS and torch threads (default 1)
 
 Every time is the best of ``--repeat`` runs, and the candidates of a row take turns
-in each repetition, so a busy machine slows them alike. PyTorch is optional: without
-it the torch columns are left empty. See benchmarks/README.md for what each column means.
+in each repetition, so a busy machine slows them alike. Each turn times a cold call
+(the CPU caches flushed just before) and then a warm one (the same call at once).
+PyTorch is optional: without it the torch columns are left empty. See
+benchmarks/README.md for what each column means.
 """
 
 import argparse
@@ -82,15 +84,15 @@ QUICK_SHAPES = [ConvShape(2, 3, 8, 8, 4, 3, pad=1),
 def conv_forward_loops(x, w, b, stride, pad):
     """out[n, f, p, q] = b[f] + sum(window(n, p, q) * w[f]), with Python loops over n, f, p, q."""
     n, f = x.shape[0], w.shape[0]
-    k = w.shape[2]
+    kh, kw = w.shape[2:]
     x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-    oh, ow = (x_pad.shape[2] - k) // stride + 1, (x_pad.shape[3] - k) // stride + 1
+    oh, ow = (x_pad.shape[2] - kh) // stride + 1, (x_pad.shape[3] - kw) // stride + 1
     out = np.empty((n, f, oh, ow), dtype=x.dtype)
     for i in range(n):
         for j in range(f):
             for p in range(oh):
                 for q in range(ow):
-                    window = x_pad[i, :, p * stride:p * stride + k, q * stride:q * stride + k]
+                    window = x_pad[i, :, p * stride:p * stride + kh, q * stride:q * stride + kw]
                     out[i, j, p, q] = np.sum(window * w[j]) + b[j]
     return out
 
@@ -98,14 +100,14 @@ def conv_forward_loops(x, w, b, stride, pad):
 def conv_backward_loops(dout, x, w, stride, pad):
     """Every output value sends its gradient back to its window and to its filter."""
     n, f, oh, ow = dout.shape
-    k = w.shape[2]
+    kh, kw = w.shape[2:]
     x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
     dx_pad, dw = np.zeros_like(x_pad), np.zeros_like(w)
     for i in range(n):
         for j in range(f):
             for p in range(oh):
                 for q in range(ow):
-                    rows, cols = slice(p * stride, p * stride + k), slice(q * stride, q * stride + k)
+                    rows, cols = slice(p * stride, p * stride + kh), slice(q * stride, q * stride + kw)
                     dx_pad[i, :, rows, cols] += w[j] * dout[i, j, p, q]
                     dw[j] += x_pad[i, :, rows, cols] * dout[i, j, p, q]
     h, wd = x.shape[2:]
@@ -114,17 +116,50 @@ def conv_backward_loops(dout, x, w, stride, pad):
 
 # -- timing ---------------------------------------------------------------------
 
+# Reading this much memory evicts everything else from the CPU caches (this machine's
+# last-level cache is 32 MiB or less), so a timed call that follows starts cold.
+CACHE_FLUSH_BYTES = 64 * 2**20
+_CACHE_FLUSH = None
+
+
+def flush_caches():
+    global _CACHE_FLUSH
+    if _CACHE_FLUSH is None:
+        _CACHE_FLUSH = np.ones(CACHE_FLUSH_BYTES // 8)
+    _CACHE_FLUSH.sum()
+
+
+def settle_allocator():
+    """Put glibc's malloc in the state a long-running process reaches by itself.
+
+    glibc hands out large blocks as fresh mmap'd pages (each first touch is a page
+    fault, expensive on a virtual machine) until the first large block is freed; then
+    it raises its threshold and serves later blocks from its heap. Freeing one 31 MiB
+    block at the start makes that happen before any timing, for NumPy and torch alike,
+    instead of in the middle of whichever row comes first.
+    """
+    block = np.ones(31 * 2**20 // 8)
+    del block
+
+
+@dataclass
+class Times:
+    cold: float                  # best of the calls that followed a cache flush
+    warm: float                  # best of the calls that followed the same call
+
+
 def best_times(candidates, repeat):
-    """Best wall-clock seconds of each callable; they take turns in every repetition."""
+    """``Times`` of each callable; they take turns in every repetition, a cold then a warm call each."""
     for run in candidates.values():
-        run()                                            # warm up: caches, lazy imports, thread pools
-    best = {name: float("inf") for name in candidates}
+        run()                                            # warm up: lazy imports, thread pools, allocator
+    cold = {name: float("inf") for name in candidates}
+    warm = dict(cold)
     for _ in range(repeat):
         for name, run in candidates.items():
-            start = time.perf_counter()
-            run()
-            best[name] = min(best[name], time.perf_counter() - start)
-    return best
+            flush_caches()
+            cold[name] = min(cold[name], time_once(run))
+            warm[name] = min(warm[name], time_once(run))
+    return {name: Times(cold[name], warm[name]) for name in candidates}
 
 
 def time_once(run):
@@ -168,15 +203,19 @@ class Row:
     shape: str
     dtype: str
     op: str
-    ours: float
-    torch: float = None
-    gemm: float = None
+    ours: Times
+    torch: Times = None
+    gemm: Times = None
     loops: float = None
     error: float = None          # largest |ours - torch| / largest |torch|
 
     @property
     def ratio(self):
-        return None if self.torch is None else self.ours / self.torch
+        return None if self.torch is None else self.ours.cold / self.torch.cold
+
+    @property
+    def warm_ratio(self):
+        return None if self.torch is None else self.ours.warm / self.torch.warm
 
 
 def conv_rows(shape, dtype, torch, repeat):
@@ -192,7 +231,7 @@ def conv_rows(shape, dtype, torch, repeat):
     forward = {"ours": lambda: nn.conv2d_forward_keep_dtype(x, w, b, s, p)}
     backward = {"ours": lambda: nn.conv2d_backward_keep_dtype(dout, x, w, b, s, p)}
 
-    # The floor: only the matrix products, on the whole batch unfolded beforehand.
+    # The matrix products alone, on the textbook unfolded matrix of the whole batch, made beforehand.
     cols = conv_module._unfold(x, shape.k, shape.k, s, p)                 # (N, C*K*K, OH*OW)
     w_rows, d_rows = w.reshape(shape.f, -1), dout.reshape(shape.n, shape.f, -1)
     out_buffer = np.empty((shape.n, shape.f, oh * ow), dtype=dtype)
@@ -284,7 +323,13 @@ def memory_lines(shapes, dtype):
 # -- printing ----------------------------------------------------------------------
 
 def ms(seconds):
+    if isinstance(seconds, Times):
+        seconds = seconds.cold
     return "-" if seconds is None else f"{seconds * 1e3:.2f}"
+
+
+def times_x(ratio):
+    return "-" if ratio is None else f"{ratio:.2f}x"
 
 
 def mb(count):
@@ -293,13 +338,12 @@ def mb(count):
 
 def table(rows):
     header = (f"{'shape':<28} {'dtype':<8} {'op':<19} {'ours ms':>9} {'torch ms':>9} {'ours/torch':>10} "
-              f"{'gemm ms':>8} {'loops ms':>10} {'err vs torch':>12}")
+              f"{'warm o/t':>9} {'gemm ms':>8} {'loops ms':>10} {'err vs torch':>12}")
     lines = [header, "-" * len(header)]
     for r in rows:
-        ratio = "-" if r.ratio is None else f"{r.ratio:.2f}x"
         error = "-" if r.error is None else f"{r.error:.1e}"
-        lines.append(f"{r.shape:<28} {r.dtype:<8} {r.op:<19} {ms(r.ours):>9} {ms(r.torch):>9} {ratio:>10} "
-                     f"{ms(r.gemm):>8} {ms(r.loops):>10} {error:>12}")
+        lines.append(f"{r.shape:<28} {r.dtype:<8} {r.op:<19} {ms(r.ours):>9} {ms(r.torch):>9} {times_x(r.ratio):>10} "
+                     f"{times_x(r.warm_ratio):>9} {ms(r.gemm):>8} {ms(r.loops):>10} {error:>12}")
     return "\n".join(lines)
 
 
@@ -313,10 +357,13 @@ def blas_name():
 
 def main(args):
     torch = import_torch(args.threads)
+    settle_allocator()
     shapes = QUICK_SHAPES if args.quick else SHAPES
     dtypes = [np.dtype(name).type for name in args.dtypes.split(",")]
     print(f"threads: {args.threads} (OMP/OPENBLAS/MKL_NUM_THREADS and torch.set_num_threads), "
           f"best of {args.repeat}, load average at start {os.getloadavg()[0]:.2f}")
+    print(f"cold: each timed call follows a pass over {mb(CACHE_FLUSH_BYTES)} (caches flushed); "
+          "warm: the same call again at once")
     print(f"numpy {np.__version__} ({blas_name()}), "
           + (f"torch {torch.__version__}" if torch else "torch not installed: torch columns skipped"))
     print(f"unfold budget {mb(conv_module.UNFOLD_BUDGET_BYTES)} (coursekit.nn.conv.UNFOLD_BUDGET_BYTES)\n")
@@ -328,9 +375,11 @@ def main(args):
         for shape in shapes:
             rows += pool_and_norm_rows(shape, dtype, torch, args.repeat)
     print(table(rows))
-    print("\nours: conv2d_*_keep_dtype (float32 stays float32); maxpool_*, spatial_batchnorm_* (graded functions:"
-          " float64 inside).\ngemm: only the matrix products of the convolution, on the batch unfolded beforehand."
-          "\nloops: one Python loop per output value, timed on 1 image and multiplied by N.")
+    print("\nours, torch, ours/torch: cold calls; warm o/t: the ratio of the warm calls."
+          "\nours: conv2d_*_keep_dtype (float32 stays float32); maxpool_*, spatial_batchnorm_* (graded functions:"
+          " float64 inside).\ngemm: only the matrix products of the convolution, on the textbook unfolded matrix"
+          " of the whole batch, made beforehand.\nloops: one Python loop per output value, timed on 1 image and"
+          " multiplied by N.")
     print("\nmemory (tracemalloc):")
     for dtype in dtypes:
         print("\n".join(memory_lines(shapes, dtype)))

@@ -27,7 +27,7 @@ def test_quick_benchmark_prints_the_table():
     out = result.stdout
     assert "threads: 1" in out
     header = next(line for line in out.splitlines() if line.startswith("shape"))
-    for column in ("ours ms", "torch ms", "ours/torch", "gemm ms", "loops ms"):
+    for column in ("ours ms", "torch ms", "ours/torch", "warm o/t", "gemm ms", "loops ms"):
         assert column in header
     for dtype in ("float32", "float64"):
         for op in ("conv forward", "conv backward", "maxpool forward", "maxpool backward",
@@ -40,17 +40,38 @@ def test_quick_benchmark_prints_the_table():
         assert "torch not installed" in out
 
 
-def test_benchmark_loop_baselines_compute_the_convolution():
+def random_conv_cases(count, seed):
+    """Random small convolutions: rectangular kernels, strides 1-4 (also larger than the kernel), pads 0-3."""
+    rng = np.random.default_rng(seed)
+    for _ in range(count):
+        kh, kw, stride, pad = int(rng.integers(1, 6)), int(rng.integers(1, 6)), int(rng.integers(1, 5)), int(rng.integers(0, 4))
+        h = int(rng.integers(max(1, kh - 2 * pad), 12))
+        w = int(rng.integers(max(1, kw - 2 * pad), 12))
+        n, c, f = (int(v) for v in rng.integers(1, 4, size=3))
+        yield (rng.standard_normal((n, c, h, w)), rng.standard_normal((f, c, kh, kw)), rng.standard_normal(f),
+               stride, pad, rng)
+
+
+@pytest.mark.parametrize("max_weights", [0, 2**40], ids=["product per image", "product per output row"])
+def test_loop_baselines_and_batched_layers_compute_the_same_convolution(monkeypatch, max_weights):
+    # The loops are the definition, one output value at a time; the batched layers unfold
+    # through flattened, phase-split planes. 80 random shapes, each also as float32, with
+    # either way of multiplying in the forward pass.
+    monkeypatch.setattr(conv, "ROW_PRODUCT_MAX_WEIGHTS", max_weights)
     bench = load_benchmark_module()
-    rng = np.random.default_rng(0)
-    x, w, b = rng.standard_normal((2, 3, 7, 6)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
-    for stride, pad in ((1, 1), (2, 0)):
+    for x, w, b, stride, pad, rng in random_conv_cases(80, seed=0):
         out = bench.conv_forward_loops(x, w, b, stride, pad)
-        np.testing.assert_allclose(out, nn.conv2d_forward(x, w, b, stride, pad), rtol=1e-12, atol=1e-12)
+        shape = (x.shape, w.shape, stride, pad)
+        np.testing.assert_allclose(nn.conv2d_forward(x, w, b, stride, pad), out, rtol=1e-12, atol=1e-12, err_msg=str(shape))
         dout = rng.standard_normal(out.shape)
-        for got, expected in zip(bench.conv_backward_loops(dout, x, w, stride, pad),
-                                 nn.conv2d_backward(dout, x, w, b, stride, pad)):
-            np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+        for got, expected in zip(nn.conv2d_backward(dout, x, w, b, stride, pad), bench.conv_backward_loops(dout, x, w, stride, pad)):
+            assert got.shape == expected.shape, shape
+            np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12, err_msg=str(shape))
+        x32, w32, b32, dout32 = (a.astype(np.float32) for a in (x, w, b, dout))
+        np.testing.assert_allclose(nn.conv2d_forward_keep_dtype(x32, w32, b32, stride, pad), out, rtol=1e-4, atol=1e-4)
+        for got, expected in zip(nn.conv2d_backward_keep_dtype(dout32, x32, w32, b32, stride, pad),
+                                 bench.conv_backward_loops(dout, x, w, stride, pad)):
+            np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4, err_msg=str(shape))
 
 
 # -- chunking: the unfold budget changes memory, not results ---------------------
@@ -58,12 +79,6 @@ def test_benchmark_loop_baselines_compute_the_convolution():
 CASES = [((7, 3, 9, 8), (5, 3, 3, 3), 1, 1),
          ((5, 2, 11, 11), (4, 2, 5, 5), 2, 0),
          ((4, 3, 8, 10), (2, 3, 2, 3), 3, 2)]
-
-
-def image_bytes(x_shape, w_shape, stride, pad, itemsize):
-    oh = nn.conv_output_size(x_shape[2], w_shape[2], stride, pad)
-    ow = nn.conv_output_size(x_shape[3], w_shape[3], stride, pad)
-    return x_shape[1] * w_shape[2] * w_shape[3] * oh * ow * itemsize
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -74,19 +89,22 @@ def test_chunked_convolution_equals_unchunked(monkeypatch, dtype, x_shape, w_sha
     b = rng.standard_normal(w_shape[0]).astype(dtype)
 
     monkeypatch.setattr(conv, "UNFOLD_BUDGET_BYTES", 2**40)          # the whole batch at once
+    assert conv._images_per_chunk(x_shape, *w_shape[2:], stride, pad, x.itemsize) == x_shape[0]
     out = nn.conv2d_forward_keep_dtype(x, w, b, stride, pad)
     dout = rng.standard_normal(out.shape).astype(dtype)
     dx, dw, db = nn.conv2d_backward_keep_dtype(dout, x, w, b, stride, pad)
 
-    one_image = image_bytes(x_shape, w_shape, stride, pad, np.dtype(dtype).itemsize)
-    for budget in (1, 2 * one_image, 3 * one_image + 1):            # 1 image, 2 images, 3 images per chunk
+    image_bytes = conv._unfolded_image_bytes(x_shape, *w_shape[2:], stride, pad, x.itemsize)
+    for images, budget in ((1, 1), (2, 2 * image_bytes), (3, 3 * image_bytes + 1)):
         monkeypatch.setattr(conv, "UNFOLD_BUDGET_BYTES", budget)
+        assert conv._images_per_chunk(x_shape, *w_shape[2:], stride, pad, x.itemsize) == images
         np.testing.assert_array_equal(nn.conv2d_forward_keep_dtype(x, w, b, stride, pad), out)
         chunked_dx, chunked_dw, chunked_db = nn.conv2d_backward_keep_dtype(dout, x, w, b, stride, pad)
         np.testing.assert_array_equal(chunked_dx, dx)
-        np.testing.assert_array_equal(chunked_db, db)
-        # dw sums over the batch, chunk by chunk: only the order of the additions differs.
-        np.testing.assert_allclose(chunked_dw, dw, rtol=1e-12 if dtype == np.float64 else 1e-5)
+        # dw and db sum over the batch, chunk by chunk: only the order of the additions differs.
+        tolerance = 1e-12 if dtype == np.float64 else 1e-5
+        np.testing.assert_allclose(chunked_dw, dw, rtol=tolerance)
+        np.testing.assert_allclose(chunked_db, db, rtol=tolerance)
 
 
 def test_chunking_bounds_the_memory_of_the_unfolded_matrix(monkeypatch):

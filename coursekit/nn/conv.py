@@ -5,15 +5,18 @@ Shapes (NCHW):  x (N, C, H, W),  w (F, C, KH, KW),  b (F,),  out (N, F, OH, OW).
 
     out[n, f, p, q] = b[f] + sum_{c,i,j} w[f, c, i, j] * x_pad[n, c, p*s + i, q*s + j]
 
-How the batched layers are computed (``conv2d_*``, ``conv_transpose2d``): each image
-is unfolded into a matrix with one column per output position, (C*KH*KW, OH*OW),
-so one matrix product per image gives the output already in NCHW order. The batch
-is unfolded a few images at a time (``UNFOLD_BUDGET_BYTES``); benchmarks/run.py
-measures these layers against PyTorch.
+How the batched layers ``conv2d_*`` are computed: each image is unfolded into a
+matrix with one row per kernel tap and one column per output position, so one
+matrix product per image gives the output already in NCHW order. Two tricks make
+the unfolding cheap (the comment above ``_plane_size`` explains them): the padded
+image is flattened, so that the row of a tap is one contiguous run of it, and the
+bias rides along as the weight of an extra row of ones. The batch is unfolded a few
+images at a time (``UNFOLD_BUDGET_BYTES``); benchmarks/run.py measures these layers
+against PyTorch. ``im2col`` and ``col2im`` build the textbook matrix, without tricks.
 """
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 from ..checks import as_float_array, check_int
 
@@ -37,8 +40,14 @@ __all__ = [
 
 # The batched layers unfold at most this many bytes at once (but always at least one
 # image). Besides bounding memory, a chunk this small stays in the CPU cache while the
-# matrix product reads it back: measured ~20% faster than unfolding a whole batch.
-UNFOLD_BUDGET_BYTES = 4 * 2**20
+# matrix product reads it back (benchmarks/README.md has the measurements).
+UNFOLD_BUDGET_BYTES = 2**20
+
+# The forward pass multiplies output row by output row, which reads the weight matrix
+# again for every row: faster up to about this many weights (F * (C*KH*KW + 1)), in
+# float32 and float64 alike; more weights are multiplied once per image
+# (benchmarks/README.md has the measurements).
+ROW_PRODUCT_MAX_WEIGHTS = 2**15
 
 
 def conv_output_size(n, k, stride=1, pad=0, dilation=1):
@@ -132,23 +141,6 @@ def _unfold(x, kh, kw, stride, pad):
     return cols.reshape(n, c * kh * kw, oh * ow)
 
 
-def _unfolded_chunks(x, kh, kw, stride, pad):
-    """Yield ``(batch, cols)``: a slice of the batch and its unfolded images (images, C*KH*KW, OH*OW).
-
-    A chunk holds at most ``UNFOLD_BUDGET_BYTES`` (but at least one image). All chunks are
-    copied into one buffer, so use ``cols`` before asking for the next chunk.
-    """
-    view = _window_view(x, kh, kw, stride, pad)
-    n, c, _, _, oh, ow = view.shape
-    image_bytes = c * kh * kw * oh * ow * x.itemsize
-    size = min(n, max(1, UNFOLD_BUDGET_BYTES // image_bytes))
-    buffer = np.empty((size,) + view.shape[1:], dtype=x.dtype)
-    for start in range(0, n, size):
-        cols = buffer[:min(size, n - start)]
-        cols[...] = view[start:start + size]
-        yield slice(start, start + size), cols.reshape(len(cols), c * kh * kw, oh * ow)
-
-
 def _fold_into(x_pad, cols, kh, kw, stride):
     """The adjoint of unfolding: add columns (N, C*KH*KW, OH*OW) onto the padded images ``x_pad`` in place."""
     n, c, height, width = x_pad.shape
@@ -231,42 +223,177 @@ def _check_dout(dout, x, w, stride, pad):
     return dout
 
 
+# -- the batched layers: unfolding through flattened planes -------------------------
+#
+# Pad the image and flatten it row by row: a plane of width WQ. The window of output
+# position (p, q) then starts at p*WQ + q, so for tap (i, j) the values of all output
+# positions are the run  plane[i*WQ + j : i*WQ + j + OH*WQ]:  contiguous, copied
+# in one go. The run also holds WQ - OW "wrap-around" columns per output row (the
+# window slides into the padding and the next row); they are computed and dropped.
+#
+# With a stride s, one plane per phase: phase (r, t) holds the pixels x_pad[s*a + r, s*b + t].
+# Tap (s*a + r, s*b + t) at output (p, q) reads phase (r, t) at (p + a, q + b): a stride-1
+# run again. So each phase's taps are one strided view of its plane, copied in one go.
+
+def _plane_size(x_shape, kh, kw, stride, pad):
+    """(OH, OW, HQ, WQ): the output and one phase plane's height and width (WQ >= OW)."""
+    oh, ow = _output_hw(*x_shape[2:], kh, kw, stride, pad)
+    h, w = x_shape[2] + 2 * pad, x_shape[3] + 2 * pad
+    # Wide enough for the image and for the widest window; one spare row at the bottom,
+    # because the last tap's run reaches (KW-1)//s values past the last full row.
+    wq = max(-(-w // stride), ow + (kw - 1) // stride)
+    hq = max(-(-h // stride), oh + (kh - 1) // stride + 1)
+    return oh, ow, hq, wq
+
+
+def _flat_planes(x, kh, kw, stride, pad):
+    """The padded images, split by stride phase and flattened: (N, C, s, s, HQ*WQ).
+
+        planes[n, c, r, t, a*WQ + b] = x_pad[n, c, a*s + r, b*s + t]
+    """
+    n, c, h, w = x.shape
+    _, _, hq, wq = _plane_size(x.shape, kh, kw, stride, pad)
+    x_pad = np.zeros((n, c, hq * stride, wq * stride), dtype=x.dtype)
+    x_pad[:, :, pad:pad + h, pad:pad + w] = x
+    phases = x_pad.reshape(n, c, hq, stride, wq, stride).transpose(0, 1, 3, 5, 2, 4)
+    return np.ascontiguousarray(phases.reshape(n, c, stride, stride, hq * wq))   # no copy when stride == 1
+
+
+def _phase_taps(kh, kw, stride):
+    """``(r, t, rows, cols)`` per phase: the taps (s*a + r, s*b + t), a < rows, b < cols."""
+    return [(r, t, len(range(r, kh, stride)), len(range(t, kw, stride)))
+            for r in range(min(stride, kh)) for t in range(min(stride, kw))]
+
+
+def _weights_by_phase(w, stride):
+    """``w`` (F, C, KH, KW) as rows (F, C*KH*KW) in the unfolded matrix's row order: phase by phase."""
+    return np.concatenate([w[:, :, r::stride, t::stride].reshape(len(w), -1)
+                           for r, t, _, _ in _phase_taps(*w.shape[2:], stride)], axis=1)
+
+
+def _weights_from_phases(rows, w_shape, stride):
+    """The inverse of ``_weights_by_phase``: rows (F, C*KH*KW) back to (F, C, KH, KW)."""
+    f, c, kh, kw = w_shape
+    w = np.empty(w_shape, dtype=rows.dtype)
+    start = 0
+    for r, t, a, b in _phase_taps(kh, kw, stride):
+        w[:, :, r::stride, t::stride] = rows[:, start:start + c * a * b].reshape(f, c, a, b)
+        start += c * a * b
+    return w
+
+
+def _unfolded_image_bytes(x_shape, kh, kw, stride, pad, itemsize):
+    """Bytes of one image's unfolded matrix in ``_unfolded_chunks``: (C*KH*KW + 1) rows of OH*WQ."""
+    oh, _, _, wq = _plane_size(x_shape, kh, kw, stride, pad)
+    return (x_shape[1] * kh * kw + 1) * oh * wq * itemsize
+
+
+def _images_per_chunk(x_shape, kh, kw, stride, pad, itemsize):
+    """How many images ``_unfolded_chunks`` unfolds at once: ``UNFOLD_BUDGET_BYTES`` worth, at least one."""
+    image_bytes = _unfolded_image_bytes(x_shape, kh, kw, stride, pad, itemsize)
+    return min(x_shape[0], max(1, UNFOLD_BUDGET_BYTES // image_bytes))
+
+
+def _unfolded_chunks(x, kh, kw, stride, pad):
+    """Yield ``(batch, cols)``: a slice of the batch and its unfolded images (images, C*KH*KW + 1, OH*WQ).
+
+    Rows are taps, phase by phase (``_weights_by_phase`` orders weights alike), then one
+    row of ones, the input that the bias multiplies. Column ``p*WQ + q`` is output
+    position (p, q); columns with q >= OW are wrap-around, to be dropped. A chunk holds
+    at most ``UNFOLD_BUDGET_BYTES`` (but at least one image). All chunks share one
+    buffer: use ``cols`` before asking for the next chunk.
+    """
+    n, c = x.shape[:2]
+    oh, _, hq, wq = _plane_size(x.shape, kh, kw, stride, pad)
+    planes = _flat_planes(x, kh, kw, stride, pad)
+    run = oh * wq
+    taps = c * kh * kw
+    size = _images_per_chunk(x.shape, kh, kw, stride, pad, x.itemsize)
+    buffer = np.empty((size, taps + 1, run), dtype=x.dtype)
+    buffer[:, taps] = 1.0
+    for start in range(0, n, size):
+        images = planes[start:start + size]
+        cols = buffer[:len(images)]
+        row = 0
+        for r, t, a, b in _phase_taps(kh, kw, stride):
+            # runs[m, c, a, b] = plane[a*WQ + b : a*WQ + b + run] of phase (r, t). as_strided does not
+            # check bounds, so check here that the last run ends inside the plane.
+            plane = images[:, :, r, t]
+            assert (a - 1) * wq + (b - 1) + run <= plane.shape[-1]
+            runs = as_strided(plane, shape=(len(images), c, a, b, run),
+                              strides=plane.strides[:2] + (wq * x.itemsize, x.itemsize, x.itemsize))
+            cols[:, row:row + c * a * b].reshape(runs.shape)[...] = runs      # the one copy
+            row += c * a * b
+        yield slice(start, start + size), cols
+
+
+def _fold_runs_into(planes, d_cols, kh, kw, stride, wq):
+    """The adjoint of unfolding: add each tap's row of ``d_cols`` (N, C*KH*KW, run) back onto its run of ``planes``."""
+    n, c = planes.shape[:2]
+    run = d_cols.shape[2]
+    row = 0
+    for r, t, rows, cols in _phase_taps(kh, kw, stride):
+        d_taps = d_cols[:, row:row + c * rows * cols].reshape(n, c, rows, cols, run)
+        for a in range(rows):
+            for b in range(cols):
+                planes[:, :, r, t, a * wq + b:a * wq + b + run] += d_taps[:, :, a, b]
+        row += c * rows * cols
+
+
 def _conv2d_forward(x, w, b, stride, pad):
     """The convolution of checked arrays, computed in their dtype."""
     n, f = x.shape[0], w.shape[0]
     kh, kw = w.shape[2:]
-    oh, ow = _output_hw(*x.shape[2:], kh, kw, stride, pad)
-    w_rows = w.reshape(f, -1)                                       # (F, C*KH*KW)
-    out = np.empty((n, f, oh * ow), dtype=x.dtype)
+    oh, ow, _, wq = _plane_size(x.shape, kh, kw, stride, pad)
+    bias = np.zeros((f, 1), dtype=x.dtype) if b is None else b.reshape(f, 1)
+    w_rows = np.concatenate([_weights_by_phase(w, stride), bias], axis=1)     # (F, C*KH*KW + 1)
+    out = np.empty((n, f, oh, ow), dtype=x.dtype)
     for batch, x_cols in _unfolded_chunks(x, kh, kw, stride, pad):
-        # One product per image: (F, C*KH*KW) @ (C*KH*KW, OH*OW), written straight into out.
-        np.matmul(w_rows, x_cols, out=out[batch])
-        if b is not None:
-            out[batch] += b[:, None]
-    return out.reshape(n, f, oh, ow)
+        if w_rows.size <= ROW_PRODUCT_MAX_WEIGHTS:
+            # One product per image and output row p, skipping the wrap-around columns:
+            #     out[n, :, p, :] = W @ x_cols[n, :, p*WQ : p*WQ + OW]
+            # matmul loops over (n, p) itself; these views put those two axes first.
+            rows = x_cols.reshape(len(x_cols), -1, oh, wq)[..., :ow].transpose(0, 2, 1, 3)
+            np.matmul(w_rows, rows, out=out[batch].transpose(0, 2, 1, 3))
+        else:
+            # One product per image, then drop the wrap-around columns.
+            wide = np.matmul(w_rows, x_cols).reshape(len(x_cols), f, oh, wq)
+            out[batch] = wide[..., :ow]
+    return out
 
 
 def _conv2d_backward(dout, x, w, stride, pad):
     """``(dx, dw, db)`` of checked arrays, computed in their dtype.
 
-    Per image, with ``X`` its unfolded matrix (C*KH*KW, OH*OW), ``D`` its dout (F, OH*OW)
-    and ``W`` the weights as rows (F, C*KH*KW):  ``dw.T += X @ D.T``  and  ``dx = fold(W.T @ D)``.
+    Per image, with ``X`` its unfolded matrix (C*KH*KW + 1, OH*WQ), ``D`` its dout with
+    zeros in the wrap-around columns (F, OH*WQ) and ``W`` the weight rows (F, C*KH*KW):
+    ``[dw | db].T += X @ D.T``  (the row of ones gives db)  and  ``dx = fold(W.T @ D)``.
     """
     n, f = dout.shape[:2]
+    c, h, wd = x.shape[1:]
     kh, kw = w.shape[2:]
-    h, wd = x.shape[2:]
-    d_rows = dout.reshape(n, f, -1)                                 # (N, F, OH*OW)
-    w_rows = w.reshape(f, -1)
-    dw_columns = np.zeros((w_rows.shape[1], f), dtype=x.dtype)      # dw.T: (C*KH*KW, F)
-    dx_pad = np.zeros((n, x.shape[1], h + 2 * pad, wd + 2 * pad), dtype=x.dtype)
+    oh, ow, hq, wq = _plane_size(x.shape, kh, kw, stride, pad)
+    taps = c * kh * kw
+    w_rows = _weights_by_phase(w, stride)                           # (F, C*KH*KW)
+    dw_columns = np.zeros((taps + 1, f), dtype=x.dtype)             # [dw | db].T
+    d_planes = np.zeros((n, c, stride, stride, hq * wq), dtype=x.dtype)
+    d_wide = None
     for batch, x_cols in _unfolded_chunks(x, kh, kw, stride, pad):
+        if d_wide is None:
+            d_wide = np.zeros((len(x_cols), f, oh, wq), dtype=x.dtype)  # wrap-around columns stay 0
+        d_chunk = d_wide[:len(x_cols)]
+        d_chunk[..., :ow] = dout[batch]
+        d_rows = d_chunk.reshape(len(x_cols), f, oh * wq)
         # X @ D.T rather than D @ X.T: the same numbers, and measured ~25% faster in BLAS.
-        dw_columns += (x_cols @ d_rows[batch].transpose(0, 2, 1)).sum(axis=0)
-        # x_cols is used up: its buffer receives the gradient of the columns, W.T @ D.
-        d_cols = np.matmul(w_rows.T, d_rows[batch], out=x_cols)
-        _fold_into(dx_pad[batch], d_cols, kh, kw, stride)
+        dw_columns += (x_cols @ d_rows.transpose(0, 2, 1)).sum(axis=0)
+        # x_cols is used up: its tap rows receive the gradient of the columns, W.T @ D.
+        d_cols = np.matmul(w_rows.T, d_rows, out=x_cols[:, :taps])
+        _fold_runs_into(d_planes[batch], d_cols, kh, kw, stride, wq)
+    phases = d_planes.reshape(n, c, stride, stride, hq, wq).transpose(0, 1, 4, 2, 5, 3)
+    dx_pad = phases.reshape(n, c, hq * stride, wq * stride)
     dx = dx_pad[:, :, pad:pad + h, pad:pad + wd]
-    return dx, dw_columns.T.reshape(w.shape), dout.sum(axis=(0, 2, 3))
+    dw = _weights_from_phases(dw_columns[:taps].T, w.shape, stride)
+    return dx, dw, dw_columns[taps]
 
 
 def conv2d_forward(x, w, b, stride=1, pad=0):
