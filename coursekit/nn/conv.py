@@ -6,8 +6,8 @@ Shapes (NCHW):  x (N, C, H, W),  w (F, C, KH, KW),  b (F,),  out (N, F, OH, OW).
     out[n, f, p, q] = b[f] + sum_{c,i,j} w[f, c, i, j] * x_pad[n, c, p*s + i, q*s + j]
 
 How the batched layers ``conv2d_*`` are computed: each image is unfolded into a
-matrix with one row per kernel tap and one column per output position, so one
-matrix product per image gives the output already in NCHW order. Two tricks make
+matrix with one row per kernel tap and one column per output position, so matrix
+products (one per output row) give the output already in NCHW order. Two tricks make
 the unfolding cheap (the comment above ``_plane_size`` explains them): the padded
 image is flattened, so that the row of a tap is one contiguous run of it, and the
 bias rides along as the weight of an extra row of ones. The batch is unfolded a few
@@ -229,7 +229,8 @@ def _check_dout(dout, x, w, stride, pad):
 # position (p, q) then starts at p*WQ + q, so for tap (i, j) the values of all output
 # positions are the run  plane[i*WQ + j : i*WQ + j + OH*WQ]:  contiguous, copied
 # in one go. The run also holds WQ - OW "wrap-around" columns per output row (the
-# window slides into the padding and the next row); they are computed and dropped.
+# window slides into the padding and the next row): the forward product skips them
+# (or drops them), and the backward pass gives them a zero gradient.
 #
 # With a stride s, one plane per phase: phase (r, t) holds the pixels x_pad[s*a + r, s*b + t].
 # Tap (s*a + r, s*b + t) at output (p, q) reads phase (r, t) at (p + a, q + b): a stride-1
