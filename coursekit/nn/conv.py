@@ -260,26 +260,31 @@ def _flat_planes(x, kh, kw, stride, pad):
     return np.ascontiguousarray(phases.reshape(n, c, stride, stride, hq * wq))   # no copy when stride == 1
 
 
-def _phase_taps(kh, kw, stride):
-    """``(r, t, rows, cols)`` per phase: the taps (s*a + r, s*b + t), a < rows, b < cols."""
-    return [(r, t, len(range(r, kh, stride)), len(range(t, kw, stride)))
-            for r in range(min(stride, kh)) for t in range(min(stride, kw))]
+def _phase_taps(c, kh, kw, stride):
+    """``(r, t, rows, cols, block)`` per phase: its taps are (s*a + r, s*b + t), a < rows, b < cols,
+    and ``block`` is the slice of the unfolded matrix's rows (C*rows*cols of them) that holds them."""
+    phases = []
+    start = 0
+    for r in range(min(stride, kh)):
+        for t in range(min(stride, kw)):
+            rows, cols = len(range(r, kh, stride)), len(range(t, kw, stride))
+            phases.append((r, t, rows, cols, slice(start, start + c * rows * cols)))
+            start += c * rows * cols
+    return phases
 
 
 def _weights_by_phase(w, stride):
     """``w`` (F, C, KH, KW) as rows (F, C*KH*KW) in the unfolded matrix's row order: phase by phase."""
     return np.concatenate([w[:, :, r::stride, t::stride].reshape(len(w), -1)
-                           for r, t, _, _ in _phase_taps(*w.shape[2:], stride)], axis=1)
+                           for r, t, _, _, _ in _phase_taps(*w.shape[1:], stride)], axis=1)
 
 
 def _weights_from_phases(rows, w_shape, stride):
     """The inverse of ``_weights_by_phase``: rows (F, C*KH*KW) back to (F, C, KH, KW)."""
     f, c, kh, kw = w_shape
     w = np.empty(w_shape, dtype=rows.dtype)
-    start = 0
-    for r, t, a, b in _phase_taps(kh, kw, stride):
-        w[:, :, r::stride, t::stride] = rows[:, start:start + c * a * b].reshape(f, c, a, b)
-        start += c * a * b
+    for r, t, a, b, block in _phase_taps(c, kh, kw, stride):
+        w[:, :, r::stride, t::stride] = rows[:, block].reshape(f, c, a, b)
     return w
 
 
@@ -315,16 +320,14 @@ def _unfolded_chunks(x, kh, kw, stride, pad):
     for start in range(0, n, size):
         images = planes[start:start + size]
         cols = buffer[:len(images)]
-        row = 0
-        for r, t, a, b in _phase_taps(kh, kw, stride):
+        for r, t, a, b, block in _phase_taps(c, kh, kw, stride):
             # runs[m, c, a, b] = plane[a*WQ + b : a*WQ + b + run] of phase (r, t). as_strided does not
             # check bounds, so check here that the last run ends inside the plane.
             plane = images[:, :, r, t]
             assert (a - 1) * wq + (b - 1) + run <= plane.shape[-1]
             runs = as_strided(plane, shape=(len(images), c, a, b, run),
                               strides=plane.strides[:2] + (wq * x.itemsize, x.itemsize, x.itemsize))
-            cols[:, row:row + c * a * b].reshape(runs.shape)[...] = runs      # the one copy
-            row += c * a * b
+            cols[:, block].reshape(runs.shape)[...] = runs      # the one copy
         yield slice(start, start + size), cols
 
 
@@ -332,13 +335,11 @@ def _fold_runs_into(planes, d_cols, kh, kw, stride, wq):
     """The adjoint of unfolding: add each tap's row of ``d_cols`` (N, C*KH*KW, run) back onto its run of ``planes``."""
     n, c = planes.shape[:2]
     run = d_cols.shape[2]
-    row = 0
-    for r, t, rows, cols in _phase_taps(kh, kw, stride):
-        d_taps = d_cols[:, row:row + c * rows * cols].reshape(n, c, rows, cols, run)
+    for r, t, rows, cols, block in _phase_taps(c, kh, kw, stride):
+        d_taps = d_cols[:, block].reshape(n, c, rows, cols, run)
         for a in range(rows):
             for b in range(cols):
                 planes[:, :, r, t, a * wq + b:a * wq + b + run] += d_taps[:, :, a, b]
-        row += c * rows * cols
 
 
 def _conv2d_forward(x, w, b, stride, pad):
