@@ -317,10 +317,11 @@ def _unfolded_chunks(x, kh, kw, stride, pad):
     size = _images_per_chunk(x.shape, kh, kw, stride, pad, x.itemsize)
     buffer = np.empty((size, taps + 1, run), dtype=x.dtype)
     buffer[:, taps] = 1.0
+    phases = _phase_taps(c, kh, kw, stride)
     for start in range(0, n, size):
         images = planes[start:start + size]
         cols = buffer[:len(images)]
-        for r, t, a, b, block in _phase_taps(c, kh, kw, stride):
+        for r, t, a, b, block in phases:
             # runs[m, c, a, b] = plane[a*WQ + b : a*WQ + b + run] of phase (r, t). as_strided does not
             # check bounds, so check here that the last run ends inside the plane.
             plane = images[:, :, r, t]
