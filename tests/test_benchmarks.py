@@ -81,44 +81,81 @@ CASES = [((7, 3, 9, 8), (5, 3, 3, 3), 1, 1),
          ((4, 3, 8, 10), (2, 3, 2, 3), 3, 2)]
 
 
+def record_chunk_sizes(monkeypatch, generator_name):
+    """Replace ``conv.<generator_name>`` by a copy that also appends the images of each chunk to the returned list."""
+    sizes = []
+    original = getattr(conv, generator_name)
+
+    def recording(*args):
+        for batch, chunk in original(*args):
+            sizes.append(len(chunk))
+            yield batch, chunk
+
+    monkeypatch.setattr(conv, generator_name, recording)
+    return sizes
+
+
+# The two unfoldings: the forward pass of small weight matrices unfolds row bands; the
+# forward pass of large ones, and every backward pass, unfold flattened planes.
+LAYOUTS = {"row bands": (2**40, "_row_bands", "_band_image_bytes"),
+           "flattened planes": (0, "_unfolded_chunks", "_unfolded_image_bytes")}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("x_shape, w_shape, stride, pad", CASES)
-def test_chunked_convolution_equals_unchunked(monkeypatch, dtype, x_shape, w_shape, stride, pad):
+def test_chunked_convolution_equals_unchunked(monkeypatch, dtype, x_shape, w_shape, stride, pad, layout):
+    max_weights, generator_name, image_bytes_name = LAYOUTS[layout]
+    monkeypatch.setattr(conv, "ROW_PRODUCT_MAX_WEIGHTS", max_weights)
     rng = np.random.default_rng(sum(x_shape))
     x, w = rng.standard_normal(x_shape).astype(dtype), rng.standard_normal(w_shape).astype(dtype)
     b = rng.standard_normal(w_shape[0]).astype(dtype)
+    n = x_shape[0]
 
     monkeypatch.setattr(conv, "UNFOLD_BUDGET_BYTES", 2**40)          # the whole batch at once
-    assert conv._images_per_chunk(x_shape, *w_shape[2:], stride, pad, x.itemsize) == x_shape[0]
+    sizes = record_chunk_sizes(monkeypatch, generator_name)
     out = nn.conv2d_forward_keep_dtype(x, w, b, stride, pad)
     dout = rng.standard_normal(out.shape).astype(dtype)
     dx, dw, db = nn.conv2d_backward_keep_dtype(dout, x, w, b, stride, pad)
+    assert sizes == ([n, n] if layout == "flattened planes" else [n])
 
-    image_bytes = conv._unfolded_image_bytes(x_shape, *w_shape[2:], stride, pad, x.itemsize)
+    image_bytes = getattr(conv, image_bytes_name)(x_shape, *w_shape[2:], stride, pad, x.itemsize)
     for images, budget in ((1, 1), (2, 2 * image_bytes), (3, 3 * image_bytes + 1)):
         monkeypatch.setattr(conv, "UNFOLD_BUDGET_BYTES", budget)
-        assert conv._images_per_chunk(x_shape, *w_shape[2:], stride, pad, x.itemsize) == images
+        chunks = [images] * (n // images) + ([n % images] if n % images else [])
+        sizes.clear()
         np.testing.assert_array_equal(nn.conv2d_forward_keep_dtype(x, w, b, stride, pad), out)
-        chunked_dx, chunked_dw, chunked_db = nn.conv2d_backward_keep_dtype(dout, x, w, b, stride, pad)
-        np.testing.assert_array_equal(chunked_dx, dx)
-        np.testing.assert_array_equal(chunked_db, db)
-        # dw sums over the batch, chunk by chunk: only the order of the additions differs.
-        np.testing.assert_allclose(chunked_dw, dw, rtol=1e-12 if dtype == np.float64 else 1e-5)
+        assert sizes == chunks, (images, budget)
+        if layout == "flattened planes":
+            sizes.clear()
+            chunked_dx, chunked_dw, chunked_db = nn.conv2d_backward_keep_dtype(dout, x, w, b, stride, pad)
+            assert sizes == chunks, (images, budget)
+            np.testing.assert_array_equal(chunked_dx, dx)
+            np.testing.assert_array_equal(chunked_db, db)
+            # dw sums over the batch, chunk by chunk: only the order of the additions differs.
+            np.testing.assert_allclose(chunked_dw, dw, rtol=1e-12 if dtype == np.float64 else 1e-5)
 
 
-def test_chunking_bounds_the_memory_of_the_unfolded_matrix(monkeypatch):
+# x (32, 4, 16, 16), w (4, 4, 5, 5), pad 2: the output is 16 x 16. Bytes of the whole batch
+# unfolded in float64: 20 bands per image (16 + 2*2 rows) of 4*5 + 1 rows of 16, or
+# 4*5*5 + 1 rows of OH*WQ = 16*20 (the plane is 16 + 2*2 wide).
+WHOLE_BATCH_BYTES = {"row bands": 32 * 20 * 21 * 16 * 8, "flattened planes": 32 * 101 * 16 * 20 * 8}
+
+
+@pytest.mark.parametrize("layout, backward", [("row bands", False), ("flattened planes", False), ("flattened planes", True)],
+                         ids=["forward, row bands", "forward, flattened planes", "backward"])
+def test_chunking_bounds_the_memory_of_the_unfolded_matrix(monkeypatch, layout, backward):
+    monkeypatch.setattr(conv, "ROW_PRODUCT_MAX_WEIGHTS", LAYOUTS[layout][0])
     rng = np.random.default_rng(1)
     x, w, b = rng.standard_normal((32, 4, 16, 16)), rng.standard_normal((4, 4, 5, 5)), np.zeros(4)
     dout = np.ones((32, 4, 16, 16))
-    whole_batch = 32 * (4 * 5 * 5) * (16 * 16) * 8                  # bytes of the unfolded batch: 6.6 MB
-    runs = (lambda: nn.conv2d_forward(x, w, b, 1, 2), lambda: nn.conv2d_backward(dout, x, w, b, 1, 2))
+    whole_batch = WHOLE_BATCH_BYTES[layout]
+    run = (lambda: nn.conv2d_backward(dout, x, w, b, 1, 2)) if backward else (lambda: nn.conv2d_forward(x, w, b, 1, 2))
     monkeypatch.setattr(conv, "UNFOLD_BUDGET_BYTES", 2**40)
-    for run in runs:
-        assert load_benchmark_module().traced_peak_bytes(run) >= whole_batch                     # unbounded: the whole matrix at once
+    assert load_benchmark_module().traced_peak_bytes(run) >= whole_batch              # unbounded: the whole batch at once
     monkeypatch.setattr(conv, "UNFOLD_BUDGET_BYTES", whole_batch // 16)
-    for run in runs:
-        peak = load_benchmark_module().traced_peak_bytes(run)
-        assert peak < whole_batch / 3, f"peak {peak} bytes, whole unfolded batch {whole_batch}"
+    peak = load_benchmark_module().traced_peak_bytes(run)
+    assert peak < whole_batch / 3, f"peak {peak} bytes, whole unfolded batch {whole_batch}"
 
 
 # -- the dtype-preserving path ----------------------------------------------------

@@ -5,14 +5,21 @@ Shapes (NCHW):  x (N, C, H, W),  w (F, C, KH, KW),  b (F,),  out (N, F, OH, OW).
 
     out[n, f, p, q] = b[f] + sum_{c,i,j} w[f, c, i, j] * x_pad[n, c, p*s + i, q*s + j]
 
-How the batched layers ``conv2d_*`` are computed: each image is unfolded into a
-matrix with one row per kernel tap and one column per output position, so matrix
-products (one per output row) give the output already in NCHW order. Two tricks make
-the unfolding cheap (the comment above ``_plane_size`` explains them): the padded
-image is flattened, so that the row of a tap is one contiguous run of it, and the
-bias rides along as the weight of an extra row of ones. The batch is unfolded a few
-images at a time (``UNFOLD_BUDGET_BYTES``); benchmarks/run.py measures these layers
-against PyTorch. ``im2col`` and ``col2im`` build the textbook matrix, without tricks.
+How the batched layers ``conv2d_*`` are computed: the input is unfolded into
+matrices with one row per kernel tap and one column per output position, so that
+matrix products give the output already in NCHW order, and the bias rides along as
+the weight of an extra row of ones. Two ways of unfolding keep the copying cheap:
+
+- row bands (the forward pass with small weight matrices, above ``_band_image_bytes``):
+  each input row is unfolded once, and the matrix of an output row is a view of KH
+  consecutive bands;
+- flattened planes (the other forward passes and the backward pass, above
+  ``_plane_size``): the padded image is flattened, so that the row of a tap is one
+  contiguous run of it.
+
+The batch is unfolded a few images at a time (``UNFOLD_BUDGET_BYTES``);
+benchmarks/run.py measures these layers against PyTorch. ``im2col`` and ``col2im``
+build the textbook matrix, without tricks.
 """
 
 import numpy as np
@@ -45,8 +52,8 @@ UNFOLD_BUDGET_BYTES = 2**20
 
 # The forward pass multiplies output row by output row, which reads the weight matrix
 # again for every row: faster up to about this many weights (F * (C*KH*KW + 1)), in
-# float32 and float64 alike; more weights are multiplied once per image
-# (benchmarks/README.md has the measurements).
+# float32 and float64 alike; more weights are multiplied once per image, on the
+# flattened-plane unfolding (benchmarks/README.md has the measurements).
 ROW_PRODUCT_MAX_WEIGHTS = 2**15
 
 
@@ -229,8 +236,8 @@ def _check_dout(dout, x, w, stride, pad):
 # position (p, q) then starts at p*WQ + q, so for tap (i, j) the values of all output
 # positions are the run  plane[i*WQ + j : i*WQ + j + OH*WQ]:  contiguous, copied
 # in one go. The run also holds WQ - OW "wrap-around" columns per output row (the
-# window slides into the padding and the next row): the forward product skips them
-# (or drops them), and the backward pass gives them a zero gradient.
+# window slides into the padding and the next row): the forward pass drops them from
+# its product, and the backward pass gives them a zero gradient.
 #
 # With a stride s, one plane per phase: phase (r, t) holds the pixels x_pad[s*a + r, s*b + t].
 # Tap (s*a + r, s*b + t) at output (p, q) reads phase (r, t) at (p + a, q + b): a stride-1
@@ -294,10 +301,9 @@ def _unfolded_image_bytes(x_shape, kh, kw, stride, pad, itemsize):
     return (x_shape[1] * kh * kw + 1) * oh * wq * itemsize
 
 
-def _images_per_chunk(x_shape, kh, kw, stride, pad, itemsize):
-    """How many images ``_unfolded_chunks`` unfolds at once: ``UNFOLD_BUDGET_BYTES`` worth, at least one."""
-    image_bytes = _unfolded_image_bytes(x_shape, kh, kw, stride, pad, itemsize)
-    return min(x_shape[0], max(1, UNFOLD_BUDGET_BYTES // image_bytes))
+def _images_per_chunk(n, image_bytes):
+    """How many of ``n`` images to unfold at once: ``UNFOLD_BUDGET_BYTES`` worth, at least one."""
+    return min(n, max(1, UNFOLD_BUDGET_BYTES // image_bytes))
 
 
 def _unfolded_chunks(x, kh, kw, stride, pad):
@@ -314,7 +320,7 @@ def _unfolded_chunks(x, kh, kw, stride, pad):
     planes = _flat_planes(x, kh, kw, stride, pad)
     run = oh * wq
     taps = c * kh * kw
-    size = _images_per_chunk(x.shape, kh, kw, stride, pad, x.itemsize)
+    size = _images_per_chunk(n, _unfolded_image_bytes(x.shape, kh, kw, stride, pad, x.itemsize))
     buffer = np.empty((size, taps + 1, run), dtype=x.dtype)
     buffer[:, taps] = 1.0
     phases = _phase_taps(c, kh, kw, stride)
@@ -343,8 +349,75 @@ def _fold_runs_into(planes, d_cols, kh, kw, stride, wq):
                 planes[:, :, r, t, a * wq + b:a * wq + b + run] += d_taps[:, :, a, b]
 
 
-def _conv2d_forward(x, w, b, stride, pad):
-    """The convolution of checked arrays, computed in their dtype."""
+# -- the forward pass for small weight matrices: row bands -------------------------
+#
+# Output row p reads the KH input rows s*p ... s*p + KH - 1. So unfold the input one row
+# at a time: the band of input row y holds, for every tap column j and output column q,
+# the pixel x_pad[c, y, s*q + j] (and a row of ones for the bias). Stacking the bands of
+# rows s*p ... s*p + KH - 1 gives the unfolded matrix of output row p, and since the
+# bands of consecutive rows are consecutive in memory, that stack is a view: each pixel
+# is copied KW times, not KH*KW times.
+
+def _band_image_bytes(x_shape, kh, kw, stride, pad, itemsize):
+    """Bytes of one image's bands in ``_row_bands``: H + 2*pad bands of C*KW + 1 rows of OW."""
+    _, ow = _output_hw(*x_shape[2:], kh, kw, stride, pad)
+    return (x_shape[2] + 2 * pad) * (x_shape[1] * kw + 1) * ow * itemsize
+
+
+def _row_bands(x, kh, kw, stride, pad):
+    """Yield ``(batch, bands)``: a slice of the batch and its bands (images, H + 2*pad, C*KW + 1, OW),
+
+        bands[m, y, c*KW + j, q] = x_pad[m, c, y, s*q + j]        bands[m, y, C*KW, q] = 1
+
+    Chunks as in ``_unfolded_chunks``: at most ``UNFOLD_BUDGET_BYTES`` (at least one image),
+    all in one buffer: use ``bands`` before asking for the next chunk.
+    """
+    n, c, h, w = x.shape
+    _, ow = _output_hw(h, w, kh, kw, stride, pad)
+    size = _images_per_chunk(n, _band_image_bytes(x.shape, kh, kw, stride, pad, x.itemsize))
+    x_pad = np.zeros((size, c, h + 2 * pad, w + 2 * pad), dtype=x.dtype)     # the border stays 0
+    buffer = np.empty((size, h + 2 * pad, c * kw + 1, ow), dtype=x.dtype)
+    buffer[:, :, c * kw] = 1.0
+    for start in range(0, n, size):
+        images = x[start:start + size]
+        x_pad[:len(images), :, pad:pad + h, pad:pad + w] = images
+        # pixels[m, y, c, j, q] = x_pad[m, c, y, s*q + j]; the output size keeps s*q + j inside the row.
+        pixels = as_strided(x_pad[:len(images)], shape=(len(images), h + 2 * pad, c, kw, ow),
+                            strides=(x_pad.strides[0], x_pad.strides[2], x_pad.strides[1], x.itemsize, stride * x.itemsize))
+        bands = buffer[:len(images)]
+        bands[:, :, :c * kw].reshape(pixels.shape)[...] = pixels     # the one copy
+        yield slice(start, start + size), bands
+
+
+def _band_weights(w, b):
+    """The weights as rows (F, KH*(C*KW + 1)) that multiply KH stacked bands: tap (i, c, j) and,
+    at the end of each band, the bias (in the first band; 0 in the others)."""
+    f, c, kh, kw = w.shape
+    rows = np.zeros((f, kh, c * kw + 1), dtype=w.dtype)
+    rows[:, :, :c * kw] = w.transpose(0, 2, 1, 3).reshape(f, kh, c * kw)
+    if b is not None:
+        rows[:, 0, c * kw] = b
+    return rows.reshape(f, -1)
+
+
+def _forward_by_rows(x, w, b, stride, pad):
+    """The convolution, one product per image and output row:  out[n, :, p, :] = W @ (bands s*p ... s*p + KH - 1 of n)."""
+    n, f = x.shape[0], w.shape[0]
+    kh, kw = w.shape[2:]
+    oh, ow = _output_hw(*x.shape[2:], kh, kw, stride, pad)
+    w_rows = _band_weights(w, b)
+    out = np.empty((n, f, oh, ow), dtype=x.dtype)
+    for batch, bands in _row_bands(x, kh, kw, stride, pad):
+        # stacks[m, p] = the KH bands from row s*p on, as one (KH*(C*KW + 1), OW) matrix: a view.
+        stacks = as_strided(bands, shape=(len(bands), oh, w_rows.shape[1], ow),
+                            strides=(bands.strides[0], stride * bands.strides[1]) + bands.strides[2:])
+        # matmul loops over (m, p) itself; the output view puts those two axes first.
+        np.matmul(w_rows, stacks, out=out[batch].transpose(0, 2, 1, 3))
+    return out
+
+
+def _forward_by_images(x, w, b, stride, pad):
+    """The convolution, one product per image of its flattened-plane unfolding, then a crop."""
     n, f = x.shape[0], w.shape[0]
     kh, kw = w.shape[2:]
     oh, ow, _, wq = _plane_size(x.shape, kh, kw, stride, pad)
@@ -352,17 +425,17 @@ def _conv2d_forward(x, w, b, stride, pad):
     w_rows = np.concatenate([_weights_by_phase(w, stride), bias], axis=1)     # (F, C*KH*KW + 1)
     out = np.empty((n, f, oh, ow), dtype=x.dtype)
     for batch, x_cols in _unfolded_chunks(x, kh, kw, stride, pad):
-        if w_rows.size <= ROW_PRODUCT_MAX_WEIGHTS:
-            # One product per image and output row p, skipping the wrap-around columns:
-            #     out[n, :, p, :] = W @ x_cols[n, :, p*WQ : p*WQ + OW]
-            # matmul loops over (n, p) itself; these views put those two axes first.
-            rows = x_cols.reshape(len(x_cols), -1, oh, wq)[..., :ow].transpose(0, 2, 1, 3)
-            np.matmul(w_rows, rows, out=out[batch].transpose(0, 2, 1, 3))
-        else:
-            # One product per image, then drop the wrap-around columns.
-            wide = np.matmul(w_rows, x_cols).reshape(len(x_cols), f, oh, wq)
-            out[batch] = wide[..., :ow]
+        wide = np.matmul(w_rows, x_cols).reshape(len(x_cols), f, oh, wq)
+        out[batch] = wide[..., :ow]                                   # drop the wrap-around columns
     return out
+
+
+def _conv2d_forward(x, w, b, stride, pad):
+    """The convolution of checked arrays, computed in their dtype."""
+    f, c, kh, kw = w.shape
+    if f * (c * kh * kw + 1) <= ROW_PRODUCT_MAX_WEIGHTS:
+        return _forward_by_rows(x, w, b, stride, pad)
+    return _forward_by_images(x, w, b, stride, pad)
 
 
 def _conv2d_backward(dout, x, w, stride, pad):
