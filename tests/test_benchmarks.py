@@ -81,22 +81,25 @@ CASES = [((7, 3, 9, 8), (5, 3, 3, 3), 1, 1),
          ((4, 3, 8, 10), (2, 3, 2, 3), 3, 2)]
 
 
-def record_chunk_sizes(monkeypatch, generator_name):
-    """Replace ``conv.<generator_name>`` by a copy that also appends the images of each chunk to the returned list."""
+def record_chunk_sizes(monkeypatch, generator_name, source):
+    """Replace ``conv.<generator_name>`` by a copy that also appends to the returned list the images
+    of each chunk it makes of ``source`` (the backward pass also runs it on other arrays)."""
     sizes = []
     original = getattr(conv, generator_name)
 
-    def recording(*args):
-        for batch, chunk in original(*args):
-            sizes.append(len(chunk))
+    def recording(array, *args):
+        for batch, chunk in original(array, *args):
+            if array is source:
+                sizes.append(len(chunk))
             yield batch, chunk
 
     monkeypatch.setattr(conv, generator_name, recording)
     return sizes
 
 
-# The two unfoldings: the forward pass of small weight matrices unfolds row bands; the
-# forward pass of large ones, and every backward pass, unfold flattened planes.
+# The two unfoldings: the forward pass of small weight matrices unfolds row bands, that of
+# large ones flattened planes. The backward pass unfolds flattened planes for dw; for dx it
+# runs a forward pass (stride 1) or folds back onto flattened planes.
 LAYOUTS = {"row bands": (2**40, "_row_bands", "_band_image_bytes"),
            "flattened planes": (0, "_unfolded_chunks", "_unfolded_image_bytes")}
 
@@ -111,29 +114,34 @@ def test_chunked_convolution_equals_unchunked(monkeypatch, dtype, x_shape, w_sha
     x, w = rng.standard_normal(x_shape).astype(dtype), rng.standard_normal(w_shape).astype(dtype)
     b = rng.standard_normal(w_shape[0]).astype(dtype)
     n = x_shape[0]
+    forward_sizes = record_chunk_sizes(monkeypatch, generator_name, x)
+    backward_sizes = record_chunk_sizes(monkeypatch, "_unfolded_chunks", x) if layout == "row bands" else forward_sizes
 
     monkeypatch.setattr(conv, "UNFOLD_BUDGET_BYTES", 2**40)          # the whole batch at once
-    sizes = record_chunk_sizes(monkeypatch, generator_name)
     out = nn.conv2d_forward_keep_dtype(x, w, b, stride, pad)
+    assert forward_sizes == [n]
+    forward_sizes.clear()
     dout = rng.standard_normal(out.shape).astype(dtype)
     dx, dw, db = nn.conv2d_backward_keep_dtype(dout, x, w, b, stride, pad)
-    assert sizes == ([n, n] if layout == "flattened planes" else [n])
+    assert backward_sizes == [n]
 
-    image_bytes = getattr(conv, image_bytes_name)(x_shape, *w_shape[2:], stride, pad, x.itemsize)
-    for images, budget in ((1, 1), (2, 2 * image_bytes), (3, 3 * image_bytes + 1)):
-        monkeypatch.setattr(conv, "UNFOLD_BUDGET_BYTES", budget)
+    forward_image_bytes = getattr(conv, image_bytes_name)(x_shape, *w_shape[2:], stride, pad, x.itemsize)
+    backward_image_bytes = conv._unfolded_image_bytes(x_shape, *w_shape[2:], stride, pad, x.itemsize)
+    # A budget below one image still unfolds one at a time.
+    for images, budget in ((1, lambda image_bytes: 1), (2, lambda image_bytes: 2 * image_bytes), (3, lambda image_bytes: 3 * image_bytes + 1)):
         chunks = [images] * (n // images) + ([n % images] if n % images else [])
-        sizes.clear()
+        monkeypatch.setattr(conv, "UNFOLD_BUDGET_BYTES", budget(forward_image_bytes))
+        forward_sizes.clear()
         np.testing.assert_array_equal(nn.conv2d_forward_keep_dtype(x, w, b, stride, pad), out)
-        assert sizes == chunks, (images, budget)
-        if layout == "flattened planes":
-            sizes.clear()
-            chunked_dx, chunked_dw, chunked_db = nn.conv2d_backward_keep_dtype(dout, x, w, b, stride, pad)
-            assert sizes == chunks, (images, budget)
-            np.testing.assert_array_equal(chunked_dx, dx)
-            np.testing.assert_array_equal(chunked_db, db)
-            # dw sums over the batch, chunk by chunk: only the order of the additions differs.
-            np.testing.assert_allclose(chunked_dw, dw, rtol=1e-12 if dtype == np.float64 else 1e-5)
+        assert forward_sizes == chunks, images
+        monkeypatch.setattr(conv, "UNFOLD_BUDGET_BYTES", budget(backward_image_bytes))
+        backward_sizes.clear()
+        chunked_dx, chunked_dw, chunked_db = nn.conv2d_backward_keep_dtype(dout, x, w, b, stride, pad)
+        assert backward_sizes == chunks, images
+        np.testing.assert_array_equal(chunked_dx, dx)
+        np.testing.assert_array_equal(chunked_db, db)
+        # dw sums over the batch, chunk by chunk: only the order of the additions differs.
+        np.testing.assert_allclose(chunked_dw, dw, rtol=1e-12 if dtype == np.float64 else 1e-5)
 
 
 # x (32, 4, 16, 16), w (4, 4, 5, 5), pad 2: the output is 16 x 16. Bytes of the whole batch

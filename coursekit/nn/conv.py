@@ -438,39 +438,73 @@ def _conv2d_forward(x, w, b, stride, pad):
     return _forward_by_images(x, w, b, stride, pad)
 
 
-def _conv2d_backward(dout, x, w, stride, pad):
-    """``(dx, dw, db)`` of checked arrays, computed in their dtype.
+def _wide_dout_chunks(dout, wq, size):
+    """Yield ``(batch, d_rows)``: ``size`` images of dout at a time as rows (images, F, OH*WQ),
+    with zeros in the wrap-around columns q >= OW (the layout of ``_unfolded_chunks``).
+    All chunks share one buffer: use ``d_rows`` before asking for the next chunk."""
+    n, f, oh, ow = dout.shape
+    buffer = np.zeros((min(n, size), f, oh, wq), dtype=dout.dtype)   # the wrap-around columns stay 0
+    for start in range(0, n, size):
+        chunk = buffer[:len(dout[start:start + size])]
+        chunk[..., :ow] = dout[start:start + size]
+        yield slice(start, start + size), chunk.reshape(len(chunk), f, oh * wq)
 
-    Per image, with ``X`` its unfolded matrix without the row of ones (C*KH*KW, OH*WQ),
-    ``D`` its dout with zeros in the wrap-around columns (F, OH*WQ) and ``W`` the weight
-    rows (F, C*KH*KW):  ``dw.T += X @ D.T``,  ``dx = fold(W.T @ D)``,  ``db = sum of dout``.
-    """
-    n, f = dout.shape[:2]
-    c, h, wd = x.shape[1:]
+
+def _weight_grad(dout, x, w, stride, pad):
+    """dw (F, C, KH, KW): per image, ``dw.T += X @ D.T``, with ``X`` its unfolded matrix without the
+    row of ones (C*KH*KW, OH*WQ) and ``D`` its dout with zeros in the wrap-around columns (F, OH*WQ)."""
     kh, kw = w.shape[2:]
-    oh, ow, hq, wq = _plane_size(x.shape, kh, kw, stride, pad)
-    taps = c * kh * kw
-    w_rows = _weights_by_phase(w, stride)                           # (F, C*KH*KW)
-    dw_columns = np.zeros((taps, f), dtype=x.dtype)                 # dw.T
-    d_planes = np.zeros((n, c, stride, stride, hq * wq), dtype=x.dtype)
-    d_wide = None
-    for batch, x_cols in _unfolded_chunks(x, kh, kw, stride, pad):
-        if d_wide is None:
-            d_wide = np.zeros((len(x_cols), f, oh, wq), dtype=x.dtype)  # wrap-around columns stay 0
-        d_chunk = d_wide[:len(x_cols)]
-        d_chunk[..., :ow] = dout[batch]
-        d_rows = d_chunk.reshape(len(x_cols), f, oh * wq)
+    _, _, _, wq = _plane_size(x.shape, kh, kw, stride, pad)
+    taps = x.shape[1] * kh * kw
+    dw_columns = np.zeros((taps, w.shape[0]), dtype=x.dtype)                  # dw.T
+    size = _images_per_chunk(x.shape[0], _unfolded_image_bytes(x.shape, kh, kw, stride, pad, x.itemsize))
+    for (_, x_cols), (_, d_rows) in zip(_unfolded_chunks(x, kh, kw, stride, pad), _wide_dout_chunks(dout, wq, size)):
         # X @ D.T rather than D @ X.T: the same numbers, and measured ~25% faster in BLAS.
-        tap_rows = x_cols[:, :taps]
-        dw_columns += (tap_rows @ d_rows.transpose(0, 2, 1)).sum(axis=0)
-        # The tap rows are used up: they receive the gradient of the columns, W.T @ D.
-        d_cols = np.matmul(w_rows.T, d_rows, out=tap_rows)
-        _fold_runs_into(d_planes[batch], d_cols, kh, kw, stride, wq)
+        dw_columns += (x_cols[:, :taps] @ d_rows.transpose(0, 2, 1)).sum(axis=0)
+    return _weights_from_phases(dw_columns.T, w.shape, stride)
+
+
+def _input_grad_by_correlation(dout, w, pad):
+    """dx of a stride-1 convolution: the full correlation of dout with the flipped kernel, which
+    is a convolution too, of dout padded by KH-1-pad rows and KW-1-pad columns (cropped if negative):
+
+        dx[n, c, y, z] = sum_{f,i,j} dout_pad[n, f, y + i, z + j] * w[f, c, KH-1-i, KW-1-j]
+    """
+    kh, kw = w.shape[2:]
+    rows, cols = kh - 1 - pad, kw - 1 - pad
+    flipped = w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1]                      # (C, F, KH, KW)
+    if rows == cols >= 0:
+        return _conv2d_forward(dout, flipped, None, 1, rows)                  # it pads as it unfolds
+    d = dout[:, :, max(0, -rows):dout.shape[2] - max(0, -rows), max(0, -cols):dout.shape[3] - max(0, -cols)]
+    d_pad = np.pad(d, ((0, 0), (0, 0), (max(0, rows),) * 2, (max(0, cols),) * 2))
+    return _conv2d_forward(d_pad, flipped, None, 1, 0)
+
+
+def _input_grad_by_folding(dout, w, x_shape, stride, pad):
+    """dx, per image: ``fold(W.T @ D)``, with ``W`` the weight rows (F, C*KH*KW) and ``D`` as in
+    ``_weight_grad``: each tap's row of the product is added back onto its run of the plane."""
+    n, c, h, wd = x_shape
+    kh, kw = w.shape[2:]
+    _, _, hq, wq = _plane_size(x_shape, kh, kw, stride, pad)
+    w_rows = _weights_by_phase(w, stride)                                     # (F, C*KH*KW)
+    size = _images_per_chunk(n, _unfolded_image_bytes(x_shape, kh, kw, stride, pad, dout.itemsize))
+    d_cols = np.empty((min(n, size), w_rows.shape[1], dout.shape[2] * wq), dtype=dout.dtype)
+    d_planes = np.zeros((n, c, stride, stride, hq * wq), dtype=dout.dtype)
+    for batch, d_rows in _wide_dout_chunks(dout, wq, size):
+        chunk = np.matmul(w_rows.T, d_rows, out=d_cols[:len(d_rows)])
+        _fold_runs_into(d_planes[batch], chunk, kh, kw, stride, wq)
     phases = d_planes.reshape(n, c, stride, stride, hq, wq).transpose(0, 1, 4, 2, 5, 3)
     dx_pad = phases.reshape(n, c, hq * stride, wq * stride)
-    dx = dx_pad[:, :, pad:pad + h, pad:pad + wd]
-    dw = _weights_from_phases(dw_columns.T, w.shape, stride)
-    return dx, dw, dout.sum(axis=(0, 2, 3))
+    return dx_pad[:, :, pad:pad + h, pad:pad + wd]
+
+
+def _conv2d_backward(dout, x, w, stride, pad):
+    """``(dx, dw, db)`` of checked arrays, computed in their dtype."""
+    if stride == 1:
+        dx = _input_grad_by_correlation(dout, w, pad)
+    else:
+        dx = _input_grad_by_folding(dout, w, x.shape, stride, pad)
+    return dx, _weight_grad(dout, x, w, stride, pad), dout.sum(axis=(0, 2, 3))
 
 
 def conv2d_forward(x, w, b, stride=1, pad=0):
