@@ -13,9 +13,14 @@ the weight of an extra row of ones. Two ways of unfolding keep the copying cheap
 - row bands (the forward pass with small weight matrices, above ``_band_image_bytes``):
   each input row is unfolded once, and the matrix of an output row is a view of KH
   consecutive bands;
-- flattened planes (the other forward passes and the backward pass, above
-  ``_plane_size``): the padded image is flattened, so that the row of a tap is one
-  contiguous run of it.
+- flattened planes (the forward pass with large weight matrices and the backward
+  pass, above ``_plane_size``): the padded image is flattened, so that the row of a
+  tap is one contiguous run of it.
+
+The backward pass multiplies the unfolded matrix by dout for dw. For dx it runs a
+forward pass when the stride is 1 (the gradient is a correlation of dout with the
+flipped kernel), and otherwise multiplies the weights by dout and folds the product
+back onto the flattened planes.
 
 The batch is unfolded a few images at a time (``UNFOLD_BUDGET_BYTES``);
 benchmarks/run.py measures these layers against PyTorch. ``im2col`` and ``col2im``
@@ -445,9 +450,10 @@ def _wide_dout_chunks(dout, wq, size):
     n, f, oh, ow = dout.shape
     buffer = np.zeros((min(n, size), f, oh, wq), dtype=dout.dtype)   # the wrap-around columns stay 0
     for start in range(0, n, size):
-        chunk = buffer[:len(dout[start:start + size])]
-        chunk[..., :ow] = dout[start:start + size]
-        yield slice(start, start + size), chunk.reshape(len(chunk), f, oh * wq)
+        images = dout[start:start + size]
+        chunk = buffer[:len(images)]
+        chunk[..., :ow] = images
+        yield slice(start, start + size), chunk.reshape(len(images), f, oh * wq)
 
 
 def _weight_grad(dout, x, w, stride, pad):
@@ -458,6 +464,7 @@ def _weight_grad(dout, x, w, stride, pad):
     taps = x.shape[1] * kh * kw
     dw_columns = np.zeros((taps, w.shape[0]), dtype=x.dtype)                  # dw.T
     size = _images_per_chunk(x.shape[0], _unfolded_image_bytes(x.shape, kh, kw, stride, pad, x.itemsize))
+    # Both generators make chunks of ``size`` images: the same images, side by side.
     for (_, x_cols), (_, d_rows) in zip(_unfolded_chunks(x, kh, kw, stride, pad), _wide_dout_chunks(dout, wq, size)):
         # X @ D.T rather than D @ X.T: the same numbers, and measured ~25% faster in BLAS.
         dw_columns += (x_cols[:, :taps] @ d_rows.transpose(0, 2, 1)).sum(axis=0)
@@ -475,7 +482,9 @@ def _input_grad_by_correlation(dout, w, pad):
     flipped = w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1]                      # (C, F, KH, KW)
     if rows == cols >= 0:
         return _conv2d_forward(dout, flipped, None, 1, rows)                  # it pads as it unfolds
-    d = dout[:, :, max(0, -rows):dout.shape[2] - max(0, -rows), max(0, -cols):dout.shape[3] - max(0, -cols)]
+    # A pad above KH-1 gives output rows whose windows hold only padding: they reach no pixel of x.
+    crop_rows, crop_cols = max(0, -rows), max(0, -cols)
+    d = dout[:, :, crop_rows:dout.shape[2] - crop_rows, crop_cols:dout.shape[3] - crop_cols]
     d_pad = np.pad(d, ((0, 0), (0, 0), (max(0, rows),) * 2, (max(0, cols),) * 2))
     return _conv2d_forward(d_pad, flipped, None, 1, 0)
 
