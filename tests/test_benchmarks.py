@@ -74,6 +74,24 @@ def test_loop_baselines_and_batched_layers_compute_the_same_convolution(monkeypa
             np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4, err_msg=str(shape))
 
 
+@pytest.mark.parametrize("max_weights", [0, 2**40], ids=["product per image", "product per output row"])
+@pytest.mark.parametrize("pad", [0, 1])
+def test_batched_layers_read_views_by_their_strides(monkeypatch, max_weights, pad):
+    # The unfoldings are strided views of their input: a transposed, sliced x must give what its copy gives.
+    monkeypatch.setattr(conv, "ROW_PRODUCT_MAX_WEIGHTS", max_weights)
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((3, 5, 9, 11)).transpose(0, 1, 3, 2)[:, ::2]      # (3, 3, 11, 9), not contiguous
+    w, b = rng.standard_normal((4, 3, 3, 2)), rng.standard_normal(4)
+    bench = load_benchmark_module()
+    for stride in (1, 2):
+        out = bench.conv_forward_loops(np.ascontiguousarray(x), w, b, stride, pad)
+        np.testing.assert_allclose(nn.conv2d_forward(x, w, b, stride, pad), out, rtol=1e-12, atol=1e-12)
+        dout = rng.standard_normal(out.shape)[..., ::-1]                        # not contiguous either
+        for got, expected in zip(nn.conv2d_backward(dout, x, w, b, stride, pad),
+                                 bench.conv_backward_loops(np.ascontiguousarray(dout), np.ascontiguousarray(x), w, stride, pad)):
+            np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
 # -- chunking: the unfold budget changes memory, not results ---------------------
 
 CASES = [((7, 3, 9, 8), (5, 3, 3, 3), 1, 1),

@@ -380,15 +380,18 @@ def _row_bands(x, kh, kw, stride, pad):
     n, c, h, w = x.shape
     _, ow = _output_hw(h, w, kh, kw, stride, pad)
     size = _images_per_chunk(n, _band_image_bytes(x.shape, kh, kw, stride, pad, x.itemsize))
-    x_pad = np.zeros((size, c, h + 2 * pad, w + 2 * pad), dtype=x.dtype)     # the border stays 0
+    x_pad = np.zeros((size, c, h + 2 * pad, w + 2 * pad), dtype=x.dtype) if pad else None   # the border stays 0
     buffer = np.empty((size, h + 2 * pad, c * kw + 1, ow), dtype=x.dtype)
     buffer[:, :, c * kw] = 1.0
     for start in range(0, n, size):
         images = x[start:start + size]
-        x_pad[:len(images), :, pad:pad + h, pad:pad + w] = images
-        # pixels[m, y, c, j, q] = x_pad[m, c, y, s*q + j]; the output size keeps s*q + j inside the row.
-        pixels = as_strided(x_pad[:len(images)], shape=(len(images), h + 2 * pad, c, kw, ow),
-                            strides=(x_pad.strides[0], x_pad.strides[2], x_pad.strides[1], x.itemsize, stride * x.itemsize))
+        if pad:
+            x_pad[:len(images), :, pad:pad + h, pad:pad + w] = images
+            images = x_pad[:len(images)]
+        # pixels[m, y, c, j, q] = images[m, c, y, s*q + j]; the output size keeps s*q + j inside the row.
+        image_stride, channel_stride, row_stride, column_stride = images.strides
+        pixels = as_strided(images, shape=(len(images), h + 2 * pad, c, kw, ow),
+                            strides=(image_stride, row_stride, channel_stride, column_stride, stride * column_stride))
         bands = buffer[:len(images)]
         bands[:, :, :c * kw].reshape(pixels.shape)[...] = pixels     # the one copy
         yield slice(start, start + size), bands
