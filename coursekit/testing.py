@@ -9,6 +9,8 @@ expected, what came back and, when given, a hint. Example::
 """
 
 import copy
+import numbers
+import re
 
 import numpy as np
 
@@ -17,6 +19,9 @@ __all__ = [
     "assert_equal",
     "assert_shape",
     "assert_raises",
+    "assert_int",
+    "assert_float",
+    "describe_call",
     "assert_inputs_unchanged",
     "assert_no_delegation",
 ]
@@ -35,6 +40,25 @@ def _describe(value):
     if isinstance(value, np.ndarray):
         return f"ndarray of shape {value.shape}, dtype {value.dtype}"
     return f"{type(value).__name__} {value!r}"
+
+
+def _short(value, limit=60):
+    """A value as a failure message shows it: arrays by shape and dtype, long reprs cut."""
+    if isinstance(value, np.ndarray):
+        return f"<array {value.shape} {value.dtype}>"
+    if isinstance(value, np.random.Generator):
+        return "<rng>"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k!r}: {_short(v, 30)}" for k, v in value.items()) + "}"
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def describe_call(func, args=(), kwargs=None):
+    """``name(arg, ..., key=arg)`` with arrays shown as ``<array shape dtype>``: the call a message is about."""
+    name = func if isinstance(func, str) else getattr(func, "__name__", "function")
+    parts = [_short(a) for a in args] + [f"{k}={_short(v)}" for k, v in (kwargs or {}).items()]
+    return f"{name}({', '.join(parts)})"
 
 
 def assert_close(actual, expected, name="result", rtol=1e-6, atol=1e-8, hint=None):
@@ -90,24 +114,44 @@ def assert_shape(actual, shape, name="result", hint=None):
         _fail(name, f"wrong shape: expected {tuple(shape)}, got {actual.shape}", hint)
 
 
+def _mentions(message, word):
+    """True if ``word`` stands in ``message`` as a whole name: "x" is in "x must be 4-D", not in "max"."""
+    return re.search(rf"(?<![A-Za-z0-9_]){re.escape(word)}(?![A-Za-z0-9_])", message) is not None
+
+
 def assert_raises(exception, func, *args, match=None, hint=None, **kwargs):
     """Check that ``func(*args, **kwargs)`` raises ``exception``.
 
-    ``match`` is a substring the error message must contain (for example the
-    name of the offending argument).
+    ``match`` is an argument name (or phrase) the error message must contain as a
+    whole word: ``match="k"`` accepts "k must be 2-D" but not "kernel too big".
     """
-    name = getattr(func, "__name__", "function")
+    call = describe_call(func, args, kwargs)
     try:
         func(*args, **kwargs)
     except exception as error:
-        if match is not None and match not in str(error):
-            _fail(name, f"raised {exception.__name__}({str(error)!r}), but the message should mention {match!r}", hint)
+        if match is not None and not _mentions(str(error), match):
+            _fail(call, f"raised {exception.__name__}({str(error)!r}), but the message should name {match!r}", hint)
         return
     except NotImplementedError:
         raise
     except Exception as error:
-        _fail(name, f"expected {exception.__name__}, got {type(error).__name__}: {error}", hint)
-    _fail(name, f"expected {exception.__name__} to be raised, but nothing was raised", hint)
+        _fail(call, f"expected {exception.__name__}, got {type(error).__name__}: {error}", hint)
+    _fail(call, f"expected {exception.__name__}" + (f" naming {match!r}" if match else "") + ", but nothing was raised", hint)
+
+
+def assert_int(value, name="result", hint=None):
+    """Check that ``value`` is an integer: a Python ``int`` or a NumPy integer, not a ``bool`` or a float."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        _fail(name, f"expected an integer (int or a NumPy integer), got {_describe(value)}", hint or "return int(...)")
+
+
+def assert_float(value, name="result", hint=None):
+    """Check that ``value`` is a real number: a Python ``float`` or a NumPy floating scalar (``np.float64`` is one).
+
+    An ``int`` is accepted too; a ``bool``, an array or anything else is not.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        _fail(name, f"expected a float, got {_describe(value)}", hint or "return float(...) of a scalar, not an array")
 
 
 def _snapshot(value):
@@ -126,7 +170,7 @@ def _same(before, after):
 
 def assert_inputs_unchanged(func, *args, **kwargs):
     """Call ``func(*args, **kwargs)``, check that no argument was modified in place, return the result."""
-    name = getattr(func, "__name__", "function")
+    name = describe_call(func, args, kwargs)
     before_args, before_kwargs = _snapshot(args), _snapshot(kwargs)
     result = func(*args, **kwargs)
     for position, (before, after) in enumerate(zip(before_args, args)):
@@ -176,7 +220,9 @@ def assert_no_delegation(func, forbidden=FORBIDDEN_MODULES):
         module = obj if isinstance(obj, str) else _module_name(obj)
         candidates = [module]
         if isinstance(obj, type(np)):
-            candidates += [f"{module}.{name}" for name in names if hasattr(obj, name)]
+            # Names only, no hasattr(): looking up a deprecated attribute (np.str) makes NumPy warn,
+            # and a lazily loaded submodule (scipy.signal) is not an attribute until first used.
+            candidates += [f"{module}.{name}" for name in names]
         for candidate in candidates:
             for bad in forbidden:
                 if candidate == bad or candidate.startswith(bad + "."):
