@@ -62,15 +62,21 @@ def main(argv=None):
             return 2
         print(grade.gradebook_table(results))
         print(f"\nWrote {Path(args.out) / 'grades.csv'}, exercises.csv, flags.csv and feedback/")
+        failed = grade.internal_errors(results)
+        if failed:
+            print(f"error: the grader failed on {len(failed)} of {len(results)} submissions (internal grader error, "
+                  f"not the students' fault; see flags.csv), e.g. {failed[0]['student']}/{failed[0]['assignment']}: "
+                  f"{failed[0]['error']}", file=sys.stderr)
+            return 1
         return 0
     if args.verb == "demo":
         from . import demo
         try:
-            demo.run(args.out, args.workers)
+            problems = demo.run(args.out, args.workers)
         except FileExistsError as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
-        return 0
+        return 1 if problems else 0
     if args.verb == "strip":
         from . import authoring
         for path in authoring.strip_all():

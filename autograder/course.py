@@ -126,19 +126,6 @@ def gradebook(root):
     return Gradebook(f"sqlite:///{Path(root) / 'gradebook.db'}", COURSE_ID)
 
 
-def scores(root, assignment, student):
-    """``{cell name: auto_score}`` of one submission's graded cells (None where nbgrader gave none)."""
-    from nbgrader.api import MissingEntry
-
-    notebook = exercises.notebook_name(assignment).removesuffix(".ipynb")
-    with quiet(), gradebook(root) as gb:
-        try:
-            submitted = gb.find_submission_notebook(notebook, assignment, student)
-        except MissingEntry:
-            return {}
-        return {grade.name: grade.auto_score for grade in submitted.grades}
-
-
 def set_scores(root, assignment, student, final):
     """Write the grader's final score of each cell back into the gradebook (``{cell name: score}``)."""
     with quiet(), gradebook(root) as gb:

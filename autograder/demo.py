@@ -78,7 +78,6 @@ def run(out="demo", workers=2):
     started = time.monotonic()
     print(f"Releasing the student versions of {len(exercises.assignment_ids())} assignments to {out / 'release'} ...")
     course.release(out / "release")
-    make_submissions(out / "release", out / "submissions")
     print(f"Grading the sample submissions in {out / 'submissions'} with {workers} workers ...")
     results = grade.grade(out / "submissions", out / "graded", grade.Options(workers=workers))
     print()
@@ -89,4 +88,43 @@ def run(out="demo", workers=2):
     for line in flags:
         print("  " + (line if len(line) < 160 else line[:157] + "..."))
     print(f"\nDone in {time.monotonic() - started:.0f} s. Feedback pages: {out / 'graded' / 'feedback'}")
-    return results
+    problems = verdict(results, expectations)
+    if problems:
+        print(f"\nDEMO FAILED: {len(problems)} sample(s) were not graded as expected:")
+        for problem in problems:
+            print("  " + problem)
+    else:
+        print("\nDemo OK: the reference solution has full marks on every assignment, the untouched release 0, "
+              "every hostile or broken sample is flagged with 0 on what it attacked, and no internal grader error.")
+    return problems
+
+
+def verdict(results, expectations):
+    """What went wrong against the samples' expectations, as sentences (empty when the demo holds)."""
+    by_key = {(r["student"], r["assignment"]): r for r in results}
+    problems = [f"{r['student']}/{r['assignment']}: {r['error']}" for r in grade.internal_errors(results)]
+    for (student, assignment), expected in sorted(expectations.items(), key=str):
+        result = by_key.get((student, assignment))
+        if result is None:
+            problems.append(f"{student}/{assignment}: not graded at all")
+            continue
+        score, top = sum(result["scores"].values()), sum(result["max_scores"].values())
+        reasons = ([result["error"]] if result["error"] else []) + result["flags"]
+        if expected == "full":
+            if score != top or top == 0 and exercises.functions(assignment):
+                problems.append(f"{student}/{assignment}: expected full marks, got {score:g}/{top:g} {reasons}")
+            elif result["flags"]:
+                problems.append(f"{student}/{assignment}: full marks but flagged: {reasons}")
+        elif expected == "zero":
+            if score != 0:
+                problems.append(f"{student}/{assignment}: expected 0, got {score:g}/{top:g}")
+            if student != "blank" and not reasons:
+                problems.append(f"{student}/{assignment}: a hostile or broken sample with no flag and no reason")
+        else:  # ("wrong", [functions that must lose their points])
+            _, broken = expected
+            lost = {f for f, (got, maximum) in grade.per_function(result).items() if got < maximum}
+            if lost != set(broken):
+                problems.append(f"{student}/{assignment}: expected to lose exactly {sorted(broken)}, lost {sorted(lost)}")
+            if student == "delegates" and not result["flags"]:
+                problems.append(f"{student}/{assignment}: delegation was not flagged")
+    return problems

@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from . import course, exercises
-from .job import failed_result
+from .job import INTERNAL_ERROR, failed_result
 from . import notebook as nbtools
 
 
@@ -212,8 +212,9 @@ def assignment_maximum(assignment):
 def grade(submissions, out, options=None):
     """Grade everything under ``submissions``; returns the list of results (also written as CSVs)."""
     options = options or Options()
-    out = Path(out)
-    if Path(submissions).is_file() and is_zip(submissions):
+    # Jobs run in their own working folders: every path they are given must be absolute.
+    out, submissions = Path(out).resolve(), Path(submissions).resolve()
+    if submissions.is_file() and is_zip(submissions):
         unpacked = Path(tempfile.mkdtemp(prefix="cfs-unzip-"))
         try:
             return grade(unpack(submissions, unpacked), out, options)
@@ -241,7 +242,7 @@ def grade(submissions, out, options=None):
                     "submission": str(path) if path else None, "problem": problem,
                     "template": str(template),
                     "feedback": str(out / "feedback" / student / assignment / notebook),
-                    "hide": [str(out.resolve()), str(Path(submissions).resolve()), str(exercises.NOTEBOOKS),
+                    "hide": [str(out), str(submissions), str(exercises.NOTEBOOKS),
                              str(exercises.REPO / ".git")],
                     "isolate": options.isolate,
                     "cell_timeout": options.cell_timeout, "call_timeout": options.call_timeout,
@@ -268,6 +269,11 @@ def grade(submissions, out, options=None):
     for warning in sorted({w for r in results for w in r.get("warnings", [])}):
         print(f"warning: {warning}", file=sys.stderr)
     return results
+
+
+def internal_errors(results):
+    """The results the grader itself failed on (a bug of ours, not the student's fault)."""
+    return [r for r in results if (r.get("error") or "").startswith(INTERNAL_ERROR)]
 
 
 def _number(value):

@@ -9,6 +9,7 @@ happens to the submission, a result is written: a score of 0 with a reason at wo
 import html
 import json
 import os
+import re
 import resource
 import shutil
 import sys
@@ -20,6 +21,8 @@ import nbformat
 
 from . import course, exercises, isolation, scan, verify
 from . import notebook as nbtools
+
+INTERNAL_ERROR = "internal grader error"  # the prefix of a failure that is the grader's fault
 
 
 class Submission:
@@ -171,6 +174,17 @@ def limit_outputs(graded):
     return cut
 
 
+def kernel_scores_of(graded, max_scores):
+    """``{test cell: points}`` as the student saw them: full points unless the cell raised an error.
+
+    nbgrader's own rule also zeroes a cell that merely wrote to stderr (a NumPy warning, say);
+    here only a failed assertion or another error costs the points.
+    """
+    failed = {nbtools.grade_id(cell) for cell in graded.cells if nbtools.is_test(cell)
+              and any(output.get("output_type") == "error" for output in cell.get("outputs", []))}
+    return {grade_id: 0.0 if grade_id in failed else maximum for grade_id, maximum in max_scores.items()}
+
+
 def decide(sub, kernel_scores, verdicts):
     """Final cell scores: nbgrader's score, but only where the out-of-kernel re-run passed too."""
     tampered = []
@@ -195,25 +209,67 @@ def decide(sub, kernel_scores, verdicts):
         sub.flags.append(f"delegates to {', '.join(delegated)}: those exercises score 0")
 
 
+# An absolute path of two or more parts (not inside a URL or a fraction): the grading machine's business.
+MACHINE_PATH = re.compile(r"(?<![\w.:/])/(?:[\w.+@-]+/)+(?=[\w.+@-])")
+
+
+ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def scrub(text):
+    """``text`` without the grading machine's folders: ``/srv/x/lib/numpy/core.py`` becomes ``…/core.py``.
+
+    Colour codes go too (a traceback colours its file names, which would hide them from the pattern)."""
+    return MACHINE_PATH.sub("…/", ANSI_COLOUR.sub("", text))
+
+
+def scrub_outputs(cell):
+    """Remove machine paths from every textual output of a cell (warnings quote the file they come from)."""
+    for output in cell.get("outputs", []):
+        for key in ("text", "evalue"):
+            if key in output:
+                output[key] = scrub("".join(output[key]) if isinstance(output[key], list) else output[key])
+        if "traceback" in output:
+            output["traceback"] = [scrub(line) for line in output["traceback"]]
+        for mime, value in list(output.get("data", {}).items()):
+            if mime.startswith("text/") and isinstance(value, (str, list)):
+                output["data"][mime] = scrub("".join(value) if isinstance(value, list) else value)
+
+
 def annotate(graded, sub):
-    """Make the autograded notebook fit for feedback: short errors, the grader's verdicts, no hidden source."""
+    """Make the autograded notebook fit for feedback: short errors, the grader's verdicts, no hidden source,
+    no path of the grading machine."""
     for cell in graded.cells:
+        if cell.cell_type != "code":
+            continue
+        scrub_outputs(cell)
         if not nbtools.is_test(cell):
             continue
-        outputs = []
+        outputs, shown = [], []
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error":
                 # Tracebacks would quote hidden test lines: keep only the error itself.
-                output["traceback"] = [f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"[:2000]]
+                shown.append(f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"[:2000])
+                output["traceback"] = [shown[-1]]
             outputs.append(output)
         note = sub.feedback_notes.get(nbtools.grade_id(cell))
-        if note:
-            passed_inside, message = note
-            prefix = ("This test passed inside your notebook but failed when the grader re-ran it with your "
-                      "answer cells in a clean process" if passed_inside else "Grader's re-run")
-            outputs.append(nbformat.v4.new_output("stream", name="stderr", text=f"{prefix}: {message}\n"))
+        text = grader_note(*note, shown) if note else ""
+        if text:
+            outputs.append(nbformat.v4.new_output("stream", name="stderr", text=text + "\n"))
         cell.outputs = outputs
     return graded
+
+
+def grader_note(passed_inside, message, shown):
+    """The grader's reason for the lost points of one test cell, without repeating an error already shown."""
+    message = scrub(message)
+    if passed_inside:
+        return ("This test passed inside your notebook but failed when the grader re-ran it with your "
+                f"answer cells in a clean process: {message}")
+    first, _, rest = message.partition("\n  the last call to your code: ")
+    if any(first.strip() in text for text in shown):
+        return f"Grader: the last call to your code was {rest}" if rest else ""
+    return f"Grader's re-run: {message}"
 
 
 class Outbox:
@@ -293,11 +349,11 @@ def grade(request, outbox):
         cut = limit_outputs(graded)
         if cut:
             sub.flags.append(f"printed {cut:,} characters too many: outputs cut in the graded copy and the feedback")
-    kernel_scores = course.scores(root, sub.assignment, sub.student)
+    kernel_scores = kernel_scores_of(graded, sub.max_scores) if graded is not None else {}
     limits = verify.Limits(call_seconds=request["call_timeout"], memory_mb=request["memory_mb"])
     verdicts = verify.verify(sub.source, nb, sub.assignment, limits, request["verify_seconds"])
     sub.lap("verify outside the kernel")
-    decide(sub, kernel_scores if graded is not None else {}, verdicts)
+    decide(sub, kernel_scores, verdicts)
     if graded is None:
         sub.scores = {grade_id: 0.0 for grade_id in sub.scores}
         sub.error = "scored 0: the notebook could not be run to the end"
@@ -330,7 +386,7 @@ def main():
     try:
         result = grade(request, outbox)
     except Exception:  # noqa: BLE001 - a grader bug must still leave a result
-        reason = "internal grader error: " + traceback.format_exc(limit=3).strip().splitlines()[-1]
+        reason = f"{INTERNAL_ERROR}: " + traceback.format_exc(limit=3).strip().splitlines()[-1]
         result = failed_result(request["student"], request["assignment"], reason)
     outbox.write("result.json", json.dumps(result, sort_keys=True))
 

@@ -25,6 +25,37 @@ def {name}(*args, **kwargs):
     return off(_correct_{name}(*args, **kwargs))
 '''
 
+# Mistakes students really make, each wrapped around the correct function (as OFF_BY_ONE is).
+BUGS = {
+    "no-checks": "    try:\n        return _correct_{name}(*args, **kwargs)\n    except ValueError:\n        return None\n",
+    "mutates-input": (
+        "    result = _correct_{name}(*args, **kwargs)\n"
+        "    for arg in args:\n"
+        "        if hasattr(arg, 'flags') and arg.flags.writeable and arg.size:\n"
+        "            arg.flat[0] += 1.0\n"
+        "    return result\n"
+    ),
+    "wrong-shape": (
+        "    result = _correct_{name}(*args, **kwargs)\n"
+        "    return result[None] if hasattr(result, 'ndim') else result\n"
+    ),
+}
+# Correct code that writes to stderr: a NumPy FutureWarning (a name looked up on numpy) and a RuntimeWarning.
+NOISY = (
+    "    import warnings\n"
+    "    assert isinstance('{name}', str) and not hasattr(np, 'no_such_name')\n"
+    "    warnings.warn('a harmless warning from correct code', RuntimeWarning)\n"
+    "    return _correct_{name}(*args, **kwargs)\n"
+)
+BUG_WRAPPER = '''
+
+_correct_{name} = {name}
+
+
+def {name}(*args, **kwargs):
+    """Demo submission: a realistic mistake."""
+{body}'''
+
 ATTACKS = {
     "tamper-numpy": (
         "import numpy\nimport numpy.testing\n"
@@ -84,6 +115,17 @@ def partial(release_nb, source_nb, assignment):
         if nbtools.grade_id(cell) in broken:
             cell.source += OFF_BY_ONE.format(name=nbtools.grade_id(cell))
     return nb, broken
+
+
+def wrapped(release_nb, source_nb, assignment, body):
+    """The reference solution with every leaf exercise wrapped in ``body`` (a ``BUGS`` entry, or ``NOISY``)."""
+    nb = reference(release_nb, source_nb, assignment)
+    leaves = leaf_functions(source_nb, assignment)
+    for cell in _answer_cells(nb, assignment):
+        name = nbtools.grade_id(cell)
+        if name in leaves:
+            cell.source += BUG_WRAPPER.format(name=name, body=body.format(name=name))
+    return nb
 
 
 def attack(release_nb, source_nb, assignment, kind):

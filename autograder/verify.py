@@ -19,6 +19,8 @@ import sys
 import tempfile
 import time
 
+from coursekit.testing import describe_call
+
 from . import codec
 from . import exercises
 from . import notebook as nbtools
@@ -80,6 +82,7 @@ class StudentProcess:
         self.delegations = []
         self.scratch = None
         self.failed = None  # set when the answer cells themselves hang or crash: no restart helps then
+        self.last_call = None  # the last call a test made, as a failure message shows it
 
     # -- life cycle -------------------------------------------------------
     def _start(self):
@@ -207,6 +210,7 @@ class StudentProcess:
 
     # -- calls --------------------------------------------------------------
     def call(self, function, args, kwargs):
+        self.last_call = describe_call(function, args, kwargs)
         if self.failed:
             raise StudentProcessFailure(self.failed)
         if self.process is None:
@@ -273,7 +277,10 @@ def verify(source_nb, submission_nb, assignment, limits=None, total_seconds=300.
                                      "message": f"not run: the {total_seconds:g} s grading budget was used up"}
                 continue
             seen = len(student.delegations)
+            student.last_call = None
             passed, message = run_test(source, grade_id, namespace)
+            if not passed and student.last_call and student.last_call not in message:
+                message += f"\n  the last call to your code: {student.last_call}"
             visible_passed = passed
             if not passed and nbtools.HIDDEN_BEGIN in source:
                 visible_passed, _ = run_test(nbtools.without_hidden_tests(source), grade_id, namespace)

@@ -41,10 +41,12 @@ def read_csv(path):
 
 @pytest.fixture(scope="session")
 def demo(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo") / "demo"
-    run = subprocess.run([sys.executable, "-m", "autograder", "demo", "--out", str(out), "--workers", "2"],
+    """The README's main job as a user types it: ``python -m autograder demo`` in a scratch folder."""
+    scratch = tmp_path_factory.mktemp("user")
+    out = scratch / "demo"  # the default --out, relative to the working folder
+    run = subprocess.run([sys.executable, "-m", "autograder", "demo"], cwd=scratch,
                          capture_output=True, text=True, timeout=3000)
-    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     return {"out": out, "stdout": run.stdout, "graded": out / "graded",
             "grades": {(r["student_id"], r["assignment_id"]): r for r in read_csv(out / "graded" / "grades.csv")},
             "exercises": read_csv(out / "graded" / "exercises.csv"),
@@ -60,10 +62,31 @@ def flags_of(demo, student):
     return [r["reason"] for r in demo["flags"] if r["student_id"] == student]
 
 
-def test_demo_prints_the_gradebook(demo):
+def test_demo_prints_the_gradebook_and_its_verdict(demo):
     assert "student" in demo["stdout"] and "reference" in demo["stdout"]
     for assignment in ASSIGNMENTS:
         assert assignment in demo["stdout"]
+    assert "Demo OK" in demo["stdout"] and "internal grader error" not in demo["stdout"]
+
+
+def test_demo_verdict_fails_when_an_expectation_does_not_hold(demo):
+    from autograder import demo as demo_module
+
+    results = [{"student": "reference", "assignment": GRADED[0], "scores": {"t": 0.0}, "max_scores": {"t": 2.0},
+                "flags": [], "error": None},
+               {"student": "tamper-numpy", "assignment": GRADED[0], "scores": {"t": 2.0}, "max_scores": {"t": 2.0},
+                "flags": [], "error": None},
+               {"student": "blank", "assignment": GRADED[0], "scores": {}, "max_scores": {},
+                "flags": [], "error": "internal grader error: KeyError: 'x'"}]
+    expectations = {("reference", GRADED[0]): "full", ("tamper-numpy", GRADED[0]): "zero", ("blank", GRADED[0]): "zero",
+                    ("partial", GRADED[0]): ("wrong", ["x"])}
+    problems = demo_module.verdict(results, expectations)
+    assert any("reference" in p and "expected full marks" in p for p in problems)
+    assert any("tamper-numpy" in p and "expected 0" in p for p in problems)
+    assert any("tamper-numpy" in p and "no flag" in p for p in problems)
+    assert any("internal grader error" in p for p in problems)
+    assert any("partial" in p and "not graded" in p for p in problems)
+    assert demo_module.verdict([r for r in results if r["student"] == "blank"][:0], {}) == []
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
@@ -152,8 +175,9 @@ def test_submissions_are_never_modified_and_regrading_is_identical(demo, tmp_pat
     for student in ["reference", "partial", "blank", "tamper-helpers", "broken-json"]:
         shutil.copytree(demo["out"] / "submissions" / student, subset / student)
     before = tree_digest(subset)
-    run = subprocess.run([sys.executable, "-m", "autograder", "grade", str(subset), "--out", str(tmp_path / "again"),
-                          "--workers", "1", "--quiet"], capture_output=True, text=True, timeout=1800)
+    # Relative paths, from the folder that holds them, as the README writes the command.
+    run = subprocess.run([sys.executable, "-m", "autograder", "grade", "subset", "--out", "again",
+                          "--workers", "1", "--quiet"], cwd=tmp_path, capture_output=True, text=True, timeout=1800)
     assert run.returncode == 0, run.stderr[-2000:]
     assert tree_digest(subset) == before
     students = {p.name for p in subset.iterdir()}
