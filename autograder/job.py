@@ -285,15 +285,20 @@ class Outbox:
 
 
 def plain_feedback(sub, outbox):
-    """A feedback page for a submission nbgrader could not run."""
+    """A feedback page for a submission nbgrader could not run: the reasons, and every test cell's score."""
     total = sum(sub.max_scores.values())
-    reasons = "".join(f"<li>{html.escape(r)}</li>" for r in ([sub.error] if sub.error else []) + sub.flags)
+    reasons = "".join(f"<li>{html.escape(scrub(r))}</li>" for r in ([sub.error] if sub.error else []) + sub.flags)
+    rows = "".join(
+        f"<tr><td><code>{html.escape(grade_id)}</code></td><td>{sub.scores.get(grade_id, 0):g} / {maximum:g}</td>"
+        f"<td>{html.escape(scrub(sub.feedback_notes.get(grade_id, (False, 'not scored: see the reasons above'))[1]))}</td></tr>"
+        for grade_id, maximum in sub.max_scores.items())
+    table = f"<table><tr><th>test cell</th><th>score</th><th>why</th></tr>{rows}</table>" if rows else ""
     outbox.write(
         "feedback.html",
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(sub.assignment)}</title></head><body>"
         f"<h1>{html.escape(sub.assignment)} — {html.escape(sub.student)}</h1>"
         f"<p>Score: {sum(sub.scores.values()):g} / {total:g}</p>"
-        f"<p>Your notebook could not be graded normally:</p><ul>{reasons}</ul></body></html>",
+        f"<p>Your notebook could not be graded normally:</p><ul>{reasons}</ul>{table}</body></html>",
     )
 
 
