@@ -78,6 +78,7 @@ def run(out="demo", workers=2):
     started = time.monotonic()
     print(f"Releasing the student versions of {len(exercises.assignment_ids())} assignments to {out / 'release'} ...")
     course.release(out / "release")
+    expectations = make_submissions(out / "release", out / "submissions")
     print(f"Grading the sample submissions in {out / 'submissions'} with {workers} workers ...")
     results = grade.grade(out / "submissions", out / "graded", grade.Options(workers=workers))
     print()
