@@ -99,8 +99,9 @@ class _Finder(ast.NodeVisitor):
             root = alias.name.split(".")[0]
             if root in SUSPICIOUS_MODULES or alias.name in ("scipy.signal", "scipy.ndimage", "coursekit.nn"):
                 self.note(node, f"imports {alias.name}")
-            if self.depth == 0 and (alias.asname or root) in self.protected:
-                self.note(node, f"rebinds {alias.asname or root}, a name the tests use")
+            name = alias.asname or root
+            if self.depth == 0 and name in self.protected and self.protected[name] != _import_binding(alias):
+                self.note(node, f"rebinds {name}, a name the tests use")
         self.generic_visit(node)
 
     def visit_ImportFrom(self, node):
@@ -108,8 +109,9 @@ class _Finder(ast.NodeVisitor):
         if module.split(".")[0] in SUSPICIOUS_MODULES or module.startswith(("scipy.signal", "scipy.ndimage", "coursekit.nn")):
             self.note(node, f"imports from {module}")
         for alias in node.names:
-            if self.depth == 0 and (alias.asname or alias.name) in self.protected:
-                self.note(node, f"rebinds {alias.asname or alias.name}, a name the tests use")
+            name = alias.asname or alias.name
+            if self.depth == 0 and name in self.protected and self.protected[name] != _from_binding(node, alias):
+                self.note(node, f"rebinds {name}, a name the tests use")
         self.generic_visit(node)
 
     def visit_Attribute(self, node):
@@ -130,21 +132,36 @@ class _Finder(ast.NodeVisitor):
         self.generic_visit(node)
 
 
+def _import_binding(alias):
+    """What ``import a.b`` or ``import a.b as c`` binds its name to."""
+    return ("import", alias.name if alias.asname else alias.name.split(".")[0])
+
+
+def _from_binding(node, alias):
+    return ("from", node.module or "", node.level, alias.name)
+
+
 def defined_names(sources):
-    """Top-level names bound by some code (the setup cells' imports and constants)."""
-    names = set()
+    """Top-level names bound by some code (the setup cells' imports and constants): ``{name: binding}``.
+
+    The binding of an import says what it imports, so an answer cell that imports the same thing
+    again (``import numpy as np`` after the setup's own) is no rebinding; other names map to None.
+    """
+    names = {}
     for source in sources:
         try:
             tree = ast.parse(source)
         except SyntaxError:
             continue
         for node in tree.body:
-            if isinstance(node, (ast.Import, ast.ImportFrom)):
-                names.update((a.asname or a.name).split(".")[0] for a in node.names)
+            if isinstance(node, ast.Import):
+                names.update({a.asname or a.name.split(".")[0]: _import_binding(a) for a in node.names})
+            elif isinstance(node, ast.ImportFrom):
+                names.update({a.asname or a.name: _from_binding(node, a) for a in node.names})
             elif isinstance(node, ast.Assign):
-                names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+                names.update({t.id: None for t in node.targets if isinstance(t, ast.Name)})
             elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-                names.add(node.name)
+                names[node.name] = None
     return names
 
 

@@ -155,10 +155,21 @@ def test_codec_never_unpickles():
 # -- scan --------------------------------------------------------------------------------------
 def test_scan_names_the_tampering_and_leaves_honest_code_alone():
     protected = scan.defined_names([SETUP])
-    assert {"np", "assert_close", "assert_equal"} <= protected
+    assert {"np", "assert_close", "assert_equal"} <= set(protected)
     assert scan.scan([("answer f", SOLUTION), ("answer g", LOOPS)], protected) == []
     findings = scan.scan([("answer f", "import numpy\nnumpy.allclose = lambda *a: True\nassert_close = print\n"
                                         "get_ipython().set_custom_exc((Exception,), None)\nimport os\nos._exit(1)\n%time 1")], protected)
     texts = " | ".join(text for _, _, text in findings)
     for expected in ("assigns to numpy.allclose", "rebinds assert_close", "set_custom_exc", "os._exit", "IPython syntax"):
         assert expected in texts
+
+
+def test_scan_lets_an_answer_import_again_what_the_setup_imports():
+    """An answer cell that needs numpy says `import numpy as np` itself: that rebinds np to numpy, as before."""
+    protected = scan.defined_names([SETUP])
+    honest = "import numpy as np\nfrom coursekit.testing import assert_close\n\ndef f(x):\n    return np.abs(x)\n"
+    assert scan.scan([("answer f", honest)], protected) == []
+    for rebinding in ("import math as np\n", "from coursekit.testing import assert_equal as assert_close\n",
+                      "import scipy as np\n"):
+        texts = [text for _, _, text in scan.scan([("answer f", rebinding)], protected)]
+        assert any("rebinds" in t for t in texts), rebinding
