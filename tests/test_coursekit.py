@@ -282,3 +282,17 @@ def test_relative_error_judges_tiny_entries_against_the_largest():
     assert gradcheck.relative_error(analytic, numeric)[0] < 1e-7
     # A wrong large entry is still caught at full strength.
     assert gradcheck.relative_error(np.array([2.0, 1e-5]), np.array([2.2, 1e-5]))[0] == pytest.approx(0.2 / 4.2)
+
+
+def test_warnings_in_a_notebook_go_to_stdout_where_nbgrader_does_not_count_them(tmp_path):
+    """nbgrader scores any stderr output of a test cell as a failure (Validate and autograde alike)."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import warnings\nimport numpy as np\nimport coursekit\nnp.exp(np.array([1000.0]))\nwarnings.warn('careful')")])
+    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    streams = [(o.name, o.text) for o in nb.cells[0].outputs if o.output_type == "stream"]
+    assert streams and all(name == "stdout" for name, _ in streams), streams
+    text = "".join(t for _, t in streams)
+    assert "RuntimeWarning: overflow" in text and "UserWarning: careful" in text
