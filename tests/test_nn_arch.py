@@ -103,3 +103,41 @@ def test_densenet_channels():
         nn.densenet_channels(64, 0, 6)
     with pytest.raises(ValueError, match="n_layers"):
         nn.densenet_channels(64, 32, -1)
+
+
+def test_counts_are_integers_and_sizes_must_be_integers():
+    # The course's scalar rule: counts come back as integers; sizes are ints or NumPy integers, never bools or floats.
+    for value in (nn.linear_param_count(120, 84), nn.receptive_field([(3, 1), (2, 2)]),
+                  *nn.vgg_stack_params(64, 2), nn.densenet_channels(64, 32, 6)):
+        assert isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+    assert nn.linear_param_count(np.int64(120), np.int32(84)) == 10_164
+    assert nn.receptive_field([(np.int64(3), np.int64(2)), (3, 1)]) == 7
+    assert nn.vgg_stack_params(np.int64(1), np.int64(3)) == (30, 50)
+    assert nn.densenet_channels(np.int64(64), np.int64(32), np.int64(6)) == 256
+    for call, name in [
+        (lambda: nn.linear_param_count(120.0, 84), "d_in"), (lambda: nn.linear_param_count(120, True), "d_out"),
+        (lambda: nn.vgg_stack_params(64.0, 2), "channels"), (lambda: nn.vgg_stack_params(64, True), "n_convs"),
+        (lambda: nn.densenet_channels(64, 32.0, 6), "growth"), (lambda: nn.densenet_channels(True, 32, 6), "c0"),
+        (lambda: nn.densenet_channels(64, 32, np.float64(6)), "n_layers"),
+        (lambda: nn.receptive_field([(3, 2.0)]), "layers"), (lambda: nn.receptive_field([(True, 1)]), "layers"),
+        (lambda: nn.receptive_field([3]), "layers"),
+    ]:
+        with pytest.raises(ValueError, match=rf"\b{name}\b"):
+            call()
+
+
+def test_residual_block_errors_name_the_argument_that_does_not_fit():
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(2, 3, 5, 4))
+    w1, b1 = rng.normal(size=(4, 3, 3, 3)), rng.normal(size=4)
+    w2, b2 = rng.normal(size=(3, 4, 3, 3)), rng.normal(size=3)
+    for args, name in [((x[0], w1, b1, w2, b2), "x"), ((x, np.zeros((4, 2, 3, 3)), b1, w2, b2), "w1"),
+                       ((x, w1, np.zeros(3), w2, b2), "b1"), ((x, w1, b1, np.zeros((4, 4, 3, 3)), b2), "w2"),
+                       ((x, w1, b1, w2, np.zeros(4)), "b2")]:
+        with pytest.raises(ValueError, match=rf"\b{name}\b"):
+            nn.residual_block_forward(*args)
+        with pytest.raises(ValueError, match=rf"\b{name}\b"):
+            nn.residual_block_backward(np.ones_like(x), *args)
+    grads = nn.residual_block_backward(np.ones_like(x), *(a.astype(np.float32) for a in (x, w1, b1, w2, b2)))
+    assert isinstance(grads, tuple) and len(grads) == 5
+    assert all(g.dtype == np.float64 for g in grads)

@@ -98,6 +98,25 @@ def _keep_position_inside_output(name):
     return sync
 
 
+class _ConvArithmeticExplorer(Explorer):
+    """The explorer, with a picture that never keeps the sizes of the last valid settings.
+
+    With invalid settings the picture is hidden, and its caption says the settings are
+    invalid (a front end that shows it anyway, or a saved page, shows no stale grids).
+    """
+
+    def update(self):
+        super().update()
+        if self.error is not None:
+            self.picture.value = _invalid_arithmetic_picture(**self.values())
+
+
+def _invalid_arithmetic_picture(n, k, stride, pad, dilation, position):
+    padded = f", padded to {n + 2 * pad}×{n + 2 * pad}" if pad else ""
+    return (f'<div style="font-size:12px;color:#b00000">input {n}×{n}{padded}, kernel {k}×{k}, '
+            f"stride {stride}, dilation {dilation}: invalid settings, no output</div>")
+
+
 def conv_arithmetic_explorer():
     """Sliders for n, k, stride, padding, dilation and the output position; draws input, window and output."""
     controls = {
@@ -108,8 +127,8 @@ def conv_arithmetic_explorer():
         "dilation": int_slider("dilation", 1, 1, 3),
         "position": int_slider("output position", 0, 0, 24),
     }
-    return Explorer("conv-arithmetic", controls, conv_arithmetic, _describe_arithmetic, _draw_arithmetic,
-                    sync=_keep_position_inside_output("position"))
+    return _ConvArithmeticExplorer("conv-arithmetic", controls, conv_arithmetic, _describe_arithmetic,
+                                   _draw_arithmetic, sync=_keep_position_inside_output("position"))
 
 
 @dataclass
