@@ -27,6 +27,11 @@ from . import notebook as nbtools
 
 # Modules no submission may import: delegating to them scores 0.
 BLOCKED_MODULES = ("torch", "scipy.signal", "scipy.ndimage", "tensorflow", "jax")
+# Course modules that compute an assignment's answers other than through its coursekit.nn references
+# (those are stubbed for every assignment): blocked for that assignment's answers.
+BLOCKED_FOR = {
+    "08_architectures": ("coursekit.architectures", "coursekit.model", "coursekit.widgets"),
+}
 
 # Exceptions re-raised with their own type in the grader, so tests such as
 # assert_raises(ValueError, ...) see what the student's code raised.
@@ -69,11 +74,11 @@ class Limits:
 class StudentProcess:
     """One sandboxed process running a submission's answer cells; restarted after a crash or timeout."""
 
-    def __init__(self, setup, answers, reference_names, limits):
+    def __init__(self, setup, answers, reference_names, limits, blocked=BLOCKED_MODULES):
         self.init = {
             "setup": setup,
             "answers": answers,
-            "blocked_modules": list(BLOCKED_MODULES),
+            "blocked_modules": list(blocked),
             "reference_names": reference_names,
         }
         self.limits = limits
@@ -262,7 +267,8 @@ def verify(source_nb, submission_nb, assignment, limits=None, total_seconds=300.
     limits = limits or Limits()
     functions = exercises.functions(assignment)
     answers = [(gid, src) for gid, src in nbtools.answer_sources(submission_nb).items() if gid in functions]
-    student = StudentProcess(nbtools.setup_sources(source_nb), answers, functions, limits)
+    blocked = BLOCKED_MODULES + BLOCKED_FOR.get(assignment, ())
+    student = StudentProcess(nbtools.setup_sources(source_nb), answers, functions, limits, blocked)
     namespace = {"__name__": "__grader__"}
     for source in nbtools.setup_sources(source_nb):
         exec(compile(source, "<setup>", "exec"), namespace)

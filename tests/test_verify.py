@@ -173,3 +173,25 @@ def test_scan_lets_an_answer_import_again_what_the_setup_imports():
                       "import scipy as np\n"):
         texts = [text for _, _, text in scan.scan([("answer f", rebinding)], protected)]
         assert any("rebinds" in t for t in texts), rebinding
+
+
+def test_course_modules_that_compute_an_assignments_answers_are_blocked_for_it():
+    """coursekit.architectures counts parameters: notebook 08's answers may not hand the counting to it."""
+    test = "assert_equal(linear_param_count(4096, 1000), 4097000)"
+    source = new_notebook(cells=[
+        new_code_cell(SETUP, metadata={**meta(locked=True, grade_id="setup"), "tags": ["setup"]}),
+        new_code_cell("", metadata=meta(solution=True, grade_id="linear_param_count")),
+        new_code_cell(test, metadata=meta(grade=True, locked=True, grade_id="test_linear_param_count", points=1)),
+    ])
+    own = "def linear_param_count(d_in, d_out, bias=True):\n    return d_in * d_out + (d_out if bias else 0)"
+    via_arch = ("from coursekit import architectures as arch\n\ndef linear_param_count(d_in, d_out, bias=True):\n"
+                "    return arch.Conv(d_out, 1, bias=bias).params((d_in, 1, 1))")
+
+    def verdict(answer):
+        nb = nbformat.from_dict(source)
+        nb.cells[1].source = answer
+        return verify.verify(source, nb, "08_architectures", FAST, total_seconds=60)["test_linear_param_count"]
+
+    assert verdict(own)["passed"]
+    blocked = verdict(via_arch)
+    assert not blocked["passed"] and "coursekit.architectures" in blocked["message"], blocked
