@@ -72,8 +72,21 @@ def test_linear_rejects_bad_shapes_naming_the_argument(args, argument):
 
 
 def test_linear_backward_rejects_wrong_dout():
-    with pytest.raises(ValueError, match="dout"):
+    with pytest.raises(ValueError, match=r"^dout "):
         nn.linear_backward(np.ones((4, 3)), np.ones((4, 3)), np.ones((3, 2)), np.ones(2))
+    with pytest.raises(ValueError, match=r"^dout "):
+        nn.linear_backward(np.ones((3, 2)), np.ones((4, 3)), np.ones((3, 2)), np.ones(2))
+
+
+@pytest.mark.parametrize("args, argument", [
+    ((np.ones(3), np.ones((3, 2)), np.ones(2)), "x"),
+    ((np.ones((4, 3)), np.ones((2, 2)), np.ones(2)), "w"),       # x.shape[1] != w.shape[0]: the later argument
+    ((np.ones((4, 3)), np.ones((3, 2)), np.ones(3)), "b"),
+])
+def test_linear_backward_checks_x_w_b_before_dout(args, argument):
+    # dout fits none of these, yet the message names the bad forward input: x, w, b come first.
+    with pytest.raises(ValueError, match=rf"^{argument} "):
+        nn.linear_backward(np.ones((7, 7)), *args)
 
 
 # -- activations ------------------------------------------------------------------
@@ -156,13 +169,44 @@ def test_cross_entropy_ignores_a_constant_added_to_a_row():
 
 @pytest.mark.parametrize("y, message", [
     (np.array([0.0, 1.0]), "y must hold integer"),
+    (np.array([True, False]), "y must hold integer"),        # bool labels are not class ids
     (np.array([0, 1, 2]), "y must have shape"),
+    (np.array([[0], [1]]), "y must have shape"),             # a column (N, 1) is not flattened
     (np.array([0, 5]), "y must be in"),
     (np.array([-1, 0]), "y must be in"),
 ])
 def test_cross_entropy_rejects_bad_labels(y, message):
     with pytest.raises(ValueError, match=message):
         nn.softmax_cross_entropy(np.zeros((2, 3)), y)
+
+
+def test_cross_entropy_accepts_any_integer_labels():
+    logits = np.array([[1.0, 2.0, 0.5], [0.0, -1.0, 3.0]])
+    loss = nn.softmax_cross_entropy(logits, np.array([1, 2]))[0]
+    for y in ([1, 2], np.array([1, 2], dtype=np.int32), np.array([1, 2], dtype=np.uint8)):
+        assert nn.softmax_cross_entropy(logits, y)[0] == loss
+
+
+@pytest.mark.parametrize("logits, y", [
+    (np.zeros(3), np.array([0])),
+    (np.zeros((2, 3, 1)), np.array([0, 1])),
+    (np.zeros((0, 3)), np.zeros(0, dtype=int)),               # N = 0: the mean over no examples is undefined
+    (np.zeros((0, 3)), np.zeros(0)),                          # logits is checked before y
+])
+def test_cross_entropy_rejects_bad_logits_naming_logits(logits, y):
+    with pytest.raises(ValueError, match=r"^logits "):
+        nn.softmax_cross_entropy(logits, y)
+
+
+def test_cross_entropy_lets_non_finite_logits_through_as_torch_does():
+    # torch.nn.functional.cross_entropy gives nan for a nan or +inf logit, and treats -inf as probability 0.
+    with np.errstate(invalid="ignore"):
+        for bad in (np.nan, np.inf):
+            loss, _ = nn.softmax_cross_entropy(np.array([[0.0, bad, 1.0], [1.0, 2.0, 3.0]]), np.array([0, 2]))
+            assert np.isnan(loss)
+    loss, dlogits = nn.softmax_cross_entropy(np.array([[0.0, -np.inf, 0.0]]), np.array([0]))
+    assert loss == pytest.approx(math.log(2))
+    np.testing.assert_allclose(dlogits, [[-0.5, 0.0, 0.5]])
 
 
 @pytest.mark.parametrize("name", ["mse", "mse_4d"])

@@ -155,20 +155,40 @@ def test_float32_input_gives_float64_and_inputs_are_not_modified(cases):
     ((np.ones((1, 1, 4, 4)), 0, 1), "pool"),
     ((np.ones((1, 1, 4, 4)), 5, 1), "pool"),
     ((np.ones((1, 1, 4, 4)), 2.0, 2), "pool"),
+    ((np.ones((1, 1, 4, 4)), True, 2), "pool"),
     ((np.ones((1, 1, 4, 4)), 2, 0), "stride"),
+    ((np.ones((1, 1, 4, 4)), 2, 1.0), "stride"),
+    ((np.ones((1, 1, 4, 4)), 2, True), "stride"),
 ])
 def test_pooling_rejects_bad_arguments_naming_them(args, argument):
-    for forward, _ in POOLS.values():
+    for forward, backward in POOLS.values():
         with pytest.raises(ValueError, match=rf"^{argument}[ =]"):
             forward(*args)
+        # the backward checks x, pool and stride before dout (this dout fits nothing)
+        with pytest.raises(ValueError, match=rf"^{argument}[ =]"):
+            backward(np.ones((9, 9, 9, 9)), *args)
+
+
+def test_pooling_sizes_may_be_numpy_integers():
+    x = np.arange(32.0).reshape(1, 2, 4, 4)
+    for forward, backward in POOLS.values():
+        np.testing.assert_array_equal(forward(x, np.int64(2), np.int32(1)), forward(x, 2, 1))
+        dout = np.ones((1, 2, 3, 3))
+        np.testing.assert_array_equal(backward(dout, x, np.int64(2), np.int32(1)), backward(dout, x, 2, 1))
 
 
 def test_backward_rejects_wrong_dout():
     x = np.ones((1, 2, 4, 4))
     for _, backward in POOLS.values():
-        with pytest.raises(ValueError, match="dout"):
-            backward(np.ones((1, 2, 3, 3)), x, 2, 2)
-    with pytest.raises(ValueError, match="dout"):
+        with pytest.raises(ValueError, match=r"^dout "):
+            backward(np.ones((1, 2, 3, 3)), x, 2, 2)        # the output of pool 2, stride 2 is (1, 2, 2, 2)
+        with pytest.raises(ValueError, match=r"^dout "):
+            backward(np.ones((1, 2, 2, 2)), x, 2, 1)        # ... and of pool 2, stride 1 is (1, 2, 3, 3)
+    with pytest.raises(ValueError, match=r"^dout "):
         nn.global_avgpool_backward(np.ones((1, 3)), x)
-    with pytest.raises(ValueError, match="x"):
+    with pytest.raises(ValueError, match=r"^dout "):
+        nn.global_avgpool_backward(np.ones((1, 2, 1, 1)), x)
+    with pytest.raises(ValueError, match=r"^x "):
         nn.global_avgpool_forward(np.ones((4, 4)))
+    with pytest.raises(ValueError, match=r"^x "):
+        nn.global_avgpool_backward(np.ones((9, 9)), np.ones((4, 4)))      # x is checked before dout

@@ -100,12 +100,16 @@ def tanh_backward(dout, x):
 
 
 def _check_labels(y, n, num_classes):
+    """``y`` as an integer array of shape ``(n,)`` with labels in ``[0, num_classes)``.
+
+    A column ``(n, 1)`` is not flattened, and float (even 2.0) or bool labels are rejected.
+    """
     y = np.asarray(y)
-    if not np.issubdtype(y.dtype, np.integer):
-        raise ValueError(f"y must hold integer class ids, got dtype {y.dtype}")
     if y.shape != (n,):
         raise ValueError(f"y must have shape ({n},), one label per row of logits, got {y.shape}")
-    if n and (y.min() < 0 or y.max() >= num_classes):
+    if not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"y must hold integer class ids, got dtype {y.dtype}")
+    if y.min() < 0 or y.max() >= num_classes:
         raise ValueError(f"y must be in [0, {num_classes}), got values from {y.min()} to {y.max()}")
     return y
 
@@ -113,14 +117,20 @@ def _check_labels(y, n, num_classes):
 def softmax_cross_entropy(logits, y):
     """Mean cross-entropy of ``softmax(logits)`` against integer labels, and its gradient.
 
-    logits (N, C), y (N,) ints in [0, C)  ->  (loss: float, dlogits (N, C))
+    logits (N, C) with N >= 1, y (N,) ints in [0, C)  ->  (loss: float, dlogits (N, C))
 
         log p[i, c] = s[i, c] - log sum_k exp(s[i, k])      (s = logits - row max: no overflow)
         loss        = -(1/N) sum_i log p[i, y_i]
         dlogits     = (p - onehot(y)) / N
+
+    ``logits`` is checked first (2-D, at least one row), then ``y``. The values of
+    ``logits`` are not checked, as in PyTorch: a nan or +inf logit gives a nan loss; a
+    -inf logit is a class of probability 0 (gradient 0) when its row has a finite maximum.
     """
     logits = as_float_array(logits, "logits", 2)
     n, num_classes = logits.shape
+    if n == 0:
+        raise ValueError(f"logits must have at least one row (N >= 1: the mean over an empty batch is undefined), got shape {logits.shape}")
     y = _check_labels(y, n, num_classes)
     shifted = logits - logits.max(axis=1, keepdims=True)
     log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
