@@ -74,7 +74,7 @@ def conv_output_size(n, k, stride=1, pad=0, dilation=1):
     dilation = check_int(dilation, "dilation", 1)
     span = dilation * (k - 1) + 1
     if span > n + 2 * pad:
-        raise ValueError(f"k={k} (span {span} with dilation={dilation}) is larger than the padded input n + 2*pad = {n + 2 * pad}")
+        raise ValueError(f"k={k} (span {span} with dilation={dilation}) is larger than the padded input ({n + 2 * pad} pixels)")
     return (n + 2 * pad - span) // stride + 1
 
 
@@ -84,9 +84,28 @@ def _output_hw(h, w, kh, kw, stride=1, pad=0):
     kw = check_int(kw, "kw", 1)
     stride = check_int(stride, "stride", 1)
     pad = check_int(pad, "pad", 0)
-    if kh > h + 2 * pad or kw > w + 2 * pad:
-        raise ValueError(f"kernel kh={kh}, kw={kw} does not fit the padded input {h + 2 * pad}x{w + 2 * pad} (pad={pad})")
+    if kh > h + 2 * pad:
+        raise ValueError(f"kh={kh} is larger than the input's padded height {h + 2 * pad}")
+    if kw > w + 2 * pad:
+        raise ValueError(f"kw={kw} is larger than the input's padded width {w + 2 * pad}")
     return conv_output_size(h, kh, stride, pad), conv_output_size(w, kw, stride, pad)
+
+
+def _nonempty(value, name, ndim):
+    """``value`` as a float64 array with ``ndim`` dimensions, none of them of length 0."""
+    value = as_float_array(value, name, ndim)
+    if value.size == 0:
+        raise ValueError(f"{name} must not be empty, got shape {value.shape}")
+    return value
+
+
+def _check_correlation_args(x, k, x_name="x", k_name="k"):
+    """2-D non-empty ``x`` and ``k``, with ``k`` no larger than ``x`` in either dimension (the message names ``k``)."""
+    x = _nonempty(x, x_name, 2)
+    k = _nonempty(k, k_name, 2)
+    if k.shape[0] > x.shape[0] or k.shape[1] > x.shape[1]:
+        raise ValueError(f"{k_name} of shape {k.shape} is larger than {x_name} of shape {x.shape}")
+    return x, k
 
 
 def correlate2d_loops(x, k):
@@ -94,8 +113,7 @@ def correlate2d_loops(x, k):
 
         out[p, q] = sum_{i, j} x[p + i, q + j] * k[i, j]        out: (H-KH+1, W-KW+1)
     """
-    x = as_float_array(x, "x", 2)
-    k = as_float_array(k, "k", 2)
+    x, k = _check_correlation_args(x, k)
     kh, kw = k.shape
     oh, ow = _output_hw(*x.shape, kh, kw)
     out = np.zeros((oh, ow))
@@ -110,8 +128,8 @@ def unfold_matrix(x, kh, kw):
 
     Row ``r`` is the window at output position (r // OW, r % OW), flattened row by row.
     """
-    x = as_float_array(x, "x", 2)
-    oh, ow = _output_hw(*x.shape, kh, kw)
+    x = _nonempty(x, "x", 2)
+    oh, ow = _output_hw(*x.shape, kh, kw)          # names kh or kw, whichever does not fit
     rows = np.empty((oh, ow, kh, kw))
     for i in range(kh):
         for j in range(kw):
@@ -122,8 +140,7 @@ def unfold_matrix(x, kh, kw):
 
 def correlate2d_matmul(x, k):
     """The same result as ``correlate2d_loops``: unfold, then one matrix-vector product."""
-    x = as_float_array(x, "x", 2)
-    k = as_float_array(k, "k", 2)
+    x, k = _check_correlation_args(x, k)
     kh, kw = k.shape
     oh, ow = _output_hw(*x.shape, kh, kw)
     return (unfold_matrix(x, kh, kw) @ k.ravel()).reshape(oh, ow)
@@ -178,7 +195,7 @@ def im2col(x, kh, kw, stride=1, pad=0):
     Rows are ordered (n, oh, ow) and columns (c, i, j), so that
     ``im2col(x, KH, KW) @ w.reshape(F, -1).T`` is the convolution.
     """
-    x = as_float_array(x, "x", 4)
+    x = _nonempty(x, "x", 4)
     _output_hw(*x.shape[2:], kh, kw, stride, pad)        # checks kh, kw, stride, pad
     cols = _unfold(x, kh, kw, stride, pad)               # (N, C*KH*KW, OH*OW)
     return cols.transpose(0, 2, 1).reshape(-1, cols.shape[1])
@@ -213,17 +230,27 @@ def _float_dtype(*arrays):
     return np.float32 if all(np.asarray(a).dtype == np.float32 for a in given) else np.float64
 
 
-def _check_conv_args(x, w, b, dtype=np.float64):
-    """``x, w, b`` as ``dtype`` arrays of matching shapes; ValueError names the bad argument."""
+def _check_conv_args(x, w, b, stride, pad, dtype=np.float64):
+    """``x, w, b`` as ``dtype`` arrays of matching shapes, ``stride`` and ``pad`` as ints, ``w``'s kernel
+    no larger than the padded input; ValueError names the bad argument (``w`` for the kernel size).
+    ``b`` may be None (no bias)."""
     x = _as_array(x, "x", 4, dtype)
     w = _as_array(w, "w", 4, dtype)
+    for value, name in ((x, "x"), (w, "w")):
+        if value.size == 0:
+            raise ValueError(f"{name} must not be empty, got shape {value.shape}")
     if w.shape[1] != x.shape[1]:
         raise ValueError(f"w has {w.shape[1]} input channels but x has {x.shape[1]} (x.shape={x.shape}, w.shape={w.shape})")
     if b is not None:
         b = _as_array(b, "b", 1, dtype)
         if b.shape != (w.shape[0],):
-            raise ValueError(f"b must have shape ({w.shape[0]},), got {b.shape}")
-    return x, w, b
+            raise ValueError(f"b must be None or of shape ({w.shape[0]},), got {b.shape}")
+    stride = check_int(stride, "stride", 1)
+    pad = check_int(pad, "pad", 0)
+    (kh, kw), (h, width) = w.shape[2:], x.shape[2:]
+    if kh > h + 2 * pad or kw > width + 2 * pad:
+        raise ValueError(f"w has a {kh}x{kw} kernel, which does not fit the padded input {h + 2 * pad}x{width + 2 * pad}")
+    return x, w, b, stride, pad
 
 
 def _check_dout(dout, x, w, stride, pad):
@@ -231,7 +258,7 @@ def _check_dout(dout, x, w, stride, pad):
     oh, ow = _output_hw(*x.shape[2:], *w.shape[2:], stride, pad)
     dout = np.asarray(dout, dtype=x.dtype)
     if dout.shape != (x.shape[0], w.shape[0], oh, ow):
-        raise ValueError(f"dout must have shape {(x.shape[0], w.shape[0], oh, ow)}, got {dout.shape}")
+        raise ValueError(f"dout must have the output's shape {(x.shape[0], w.shape[0], oh, ow)}, got {dout.shape}")
     return dout
 
 
@@ -522,10 +549,17 @@ def _conv2d_backward(dout, x, w, stride, pad):
 def conv2d_forward(x, w, b, stride=1, pad=0):
     """2-D convolution (cross-correlation) of NCHW ``x`` with ``w`` (F, C, KH, KW) plus ``b`` (F,).
 
-    Returns (N, F, OH, OW) in float64; equals ``torch.nn.functional.conv2d(x, w, b, stride, pad)``.
+    ``b=None`` is a layer without bias. Returns (N, F, OH, OW) in float64; equals
+    ``torch.nn.functional.conv2d(x, w, b, stride, pad)``.
     """
-    x, w, b = _check_conv_args(x, w, b)
+    x, w, b, stride, pad = _check_conv_args(x, w, b, stride, pad)
     return _conv2d_forward(x, w, b, stride, pad)
+
+
+def _without_bias_gradient(grads, b):
+    """``(dx, dw, db)`` with ``db = None`` when the layer has no bias (``b is None``), as in PyTorch."""
+    dx, dw, db = grads
+    return dx, dw, (None if b is None else db)
 
 
 def conv2d_backward(dout, x, w, b, stride=1, pad=0):
@@ -533,9 +567,10 @@ def conv2d_backward(dout, x, w, b, stride=1, pad=0):
 
     With ``X = im2col(x)`` and ``D`` = dout as rows (N*OH*OW, F):
     ``dw = D.T @ X``,  ``db = sum of D over rows``,  ``dx = col2im(D @ W)``.
+    ``b=None`` (no bias) gives ``db = None``.
     """
-    x, w, b = _check_conv_args(x, w, b)
-    return _conv2d_backward(_check_dout(dout, x, w, stride, pad), x, w, stride, pad)
+    x, w, b, stride, pad = _check_conv_args(x, w, b, stride, pad)
+    return _without_bias_gradient(_conv2d_backward(_check_dout(dout, x, w, stride, pad), x, w, stride, pad), b)
 
 
 def conv2d_forward_keep_dtype(x, w, b, stride=1, pad=0):
@@ -544,14 +579,14 @@ def conv2d_forward_keep_dtype(x, w, b, stride=1, pad=0):
     Not graded (graded functions return float64): for training and benchmarks, where
     float32 halves the memory traffic and runs the matrix products about twice as fast.
     """
-    x, w, b = _check_conv_args(x, w, b, _float_dtype(x, w, b))
+    x, w, b, stride, pad = _check_conv_args(x, w, b, stride, pad, _float_dtype(x, w, b))
     return _conv2d_forward(x, w, b, stride, pad)
 
 
 def conv2d_backward_keep_dtype(dout, x, w, b, stride=1, pad=0):
     """``conv2d_backward`` computed in the dtype of ``conv2d_forward_keep_dtype(x, w, b)``."""
-    x, w, b = _check_conv_args(x, w, b, _float_dtype(x, w, b))
-    return _conv2d_backward(_check_dout(dout, x, w, stride, pad), x, w, stride, pad)
+    x, w, b, stride, pad = _check_conv_args(x, w, b, stride, pad, _float_dtype(x, w, b))
+    return _without_bias_gradient(_conv2d_backward(_check_dout(dout, x, w, stride, pad), x, w, stride, pad), b)
 
 
 def kernel_grad_single(x, dout):
@@ -559,10 +594,7 @@ def kernel_grad_single(x, dout):
 
     x (H, W), dout (OH, OW)  ->  dk (H-OH+1, W-OW+1) = (KH, KW)
     """
-    x = as_float_array(x, "x", 2)
-    dout = as_float_array(dout, "dout", 2)
-    if dout.shape[0] > x.shape[0] or dout.shape[1] > x.shape[1]:
-        raise ValueError(f"dout of shape {dout.shape} is larger than x of shape {x.shape}")
+    x, dout = _check_correlation_args(x, dout, k_name="dout")     # dout is checked against x
     return correlate2d_matmul(x, dout)
 
 
@@ -572,8 +604,8 @@ def input_grad_single(dout, k):
     A full convolution is a valid correlation of the zero-padded ``dout`` with
     the kernel rotated by 180 degrees.
     """
-    k = as_float_array(k, "k", 2)
-    dout = as_float_array(dout, "dout", 2)
+    dout = _nonempty(dout, "dout", 2)
+    k = _nonempty(k, "k", 2)
     kh, kw = k.shape
     dout_pad = np.pad(dout, ((kh - 1, kh - 1), (kw - 1, kw - 1)))
     return correlate2d_matmul(dout_pad, k[::-1, ::-1])
@@ -586,8 +618,8 @@ def conv_transpose2d(x, w, stride=1, pad=0):
     F=C_in, C=C_out), so the output has size ``(H-1)*stride - 2*pad + KH``.
     Equals ``torch.nn.functional.conv_transpose2d(x, w, None, stride, pad)``.
     """
-    x = as_float_array(x, "x", 4)
-    w = as_float_array(w, "w", 4)
+    x = _nonempty(x, "x", 4)
+    w = _nonempty(w, "w", 4)
     if w.shape[0] != x.shape[1]:
         raise ValueError(f"w has {w.shape[0]} input channels but x has {x.shape[1]} (x.shape={x.shape}, w.shape={w.shape})")
     stride = check_int(stride, "stride", 1)
