@@ -241,10 +241,51 @@ def test_batch_of_one_works_in_eval_mode_and_is_rejected_in_train_mode():
     (lambda: nn.batchnorm_forward(np.zeros((3, 2)), np.ones(3), np.zeros(2), np.zeros(2), np.ones(2)), "gamma"),
     (lambda: nn.batchnorm_forward(np.zeros((3, 2)), np.ones(2), np.zeros(2), np.zeros(3), np.ones(2)), "running_mean"),
     (lambda: nn.batchnorm_forward(np.zeros((3, 2)), np.ones(2), np.zeros(2), np.zeros(2), np.ones(2), momentum=1.5), "momentum"),
+    (lambda: nn.batchnorm_forward(np.zeros((3, 2)), np.ones(2), np.zeros(2), np.zeros(2), np.ones(2), momentum=-0.1), "momentum"),
+    (lambda: nn.batchnorm_forward(np.zeros((3, 2)), np.ones(2), np.zeros(2), np.zeros(2), np.ones(2), eps=-1e-5), "eps"),
+    (lambda: nn.batchnorm_forward(np.zeros((3, 2)), np.ones(2), np.zeros(2), np.zeros(2), np.ones(2), train="eval"), "train"),
+    (lambda: nn.batchnorm_forward(np.zeros((3, 2)), np.ones(2), np.zeros(2), np.zeros(2), np.ones(2), train=1), "train"),
+    (lambda: nn.batchnorm_forward(np.zeros((0, 2)), np.ones(2), np.zeros(2), np.zeros(2), np.ones(2)), "x"),
+    (lambda: nn.spatial_batchnorm_forward(np.zeros((1, 2, 1, 1)), np.ones(2), np.zeros(2), np.zeros(2), np.ones(2)), "x"),
+    (lambda: nn.groupnorm_forward(np.zeros((2, 4, 2, 2)), np.ones(4), np.zeros(4), groups=2.0), "groups"),
+    (lambda: nn.groupnorm_forward(np.zeros((2, 4, 2, 2)), np.ones(4), np.zeros(4), groups=True), "groups"),
+    (lambda: nn.groupnorm_backward(np.zeros((2, 4, 2, 2)), np.zeros((2, 4, 2, 2)), np.ones(4), np.zeros(4), 2.0), "groups"),
     (lambda: nn.layernorm_backward(np.zeros((3, 3)), np.zeros((3, 2)), np.ones(2), np.zeros(2)), "dout"),
     (lambda: nn.layernorm_forward(np.zeros((3, 2)), np.ones(2), np.zeros(5)), "beta"),
     (lambda: nn.fold_batchnorm(np.zeros((3, 2, 1, 1)), np.zeros(2), np.ones(3), np.zeros(3), np.zeros(3), np.ones(3)), "b"),
 ])
 def test_invalid_arguments_raise_value_error_naming_them(call, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(ValueError, match=rf"\b{match}\b"):
         call()
+
+
+def test_numpy_integers_and_bools_are_valid_where_the_notebook_says():
+    x = np.random.default_rng(6).standard_normal((2, 4, 2, 2))
+    np.testing.assert_array_equal(nn.groupnorm_forward(x, np.ones(4), np.zeros(4), np.int64(2)),
+                                  nn.groupnorm_forward(x, np.ones(4), np.zeros(4), 2))
+    args = (np.ones(4), np.zeros(4), np.zeros(4), np.ones(4))
+    for train in (True, np.bool_(True)):
+        np.testing.assert_array_equal(nn.spatial_batchnorm_forward(x, *args, train=train)[0],
+                                      nn.spatial_batchnorm_forward(x, *args, train=True)[0])
+
+
+def test_batch_sizes_at_the_edges():
+    args = (np.ones(3), np.zeros(3), np.zeros(3), np.ones(3))
+    out, new_mean, _ = nn.batchnorm_forward(np.zeros((0, 3)), *args, train=False)
+    assert out.shape == (0, 3) and new_mean.shape == (3,)
+    # backward with N = 1: the single row standardizes to 0 whatever x is
+    dout = np.array([[1.0, -2.0, 3.0]])
+    dx, dgamma, dbeta = nn.batchnorm_backward(dout, np.array([[4.0, 5.0, 6.0]]), np.ones(3), np.zeros(3))
+    np.testing.assert_array_equal(dx, np.zeros((1, 3)))
+    np.testing.assert_array_equal(dgamma, np.zeros(3))
+    np.testing.assert_array_equal(dbeta, dout[0])
+
+
+def test_running_statistics_are_new_arrays_in_both_modes():
+    x = np.random.default_rng(7).standard_normal((4, 3))
+    running_mean, running_var = np.zeros(3), np.ones(3)
+    for train in (True, False):
+        for momentum in (0.0, 0.1):
+            _, new_mean, new_var = nn.batchnorm_forward(x, np.ones(3), np.zeros(3), running_mean, running_var,
+                                                        train=train, momentum=momentum)
+            assert not np.shares_memory(new_mean, running_mean) and not np.shares_memory(new_var, running_var)

@@ -55,6 +55,12 @@ def _check_number(value, name, low, high=None):
     return float(value)
 
 
+def _check_train(train):
+    if not isinstance(train, (bool, np.bool_)):
+        raise ValueError(f"train must be True or False, got {train!r}")
+    return bool(train)
+
+
 def _check_dout(dout, x):
     dout = np.asarray(dout, dtype=np.float64)
     if dout.shape != x.shape:
@@ -103,8 +109,8 @@ def _batchnorm_forward(x, gamma, beta, running_mean, running_var, train, momentu
     momentum = _check_number(momentum, "momentum", 0.0, 1.0)
     eps = _check_number(eps, "eps", 0.0)
     axes = BATCH_AXES[x.ndim]
-    if train:
-        count = x.size // channels                      # values sharing one statistic
+    if _check_train(train):
+        count = x.shape[0] * int(np.prod(x.shape[2:]))  # values sharing one statistic: N (or N*H*W)
         if count < 2:
             raise ValueError(f"x must hold more than one value per channel in train mode, got shape {x.shape}")
         mean, var = x.mean(axis=axes), x.var(axis=axes)
@@ -136,7 +142,9 @@ def batchnorm_forward(x, gamma, beta, running_mean, running_var, train=True, mom
     Returns ``(out, new_running_mean, new_running_var)``; out is (N, D).
     train=True:  normalize with the batch mean and biased variance; update the running
                  estimates with the batch mean and the unbiased variance (PyTorch).
-    train=False: normalize with the running estimates, returned unchanged.
+    train=False: normalize with the running estimates, returned unchanged (as new arrays).
+    ValueError naming the argument: x not 2-D, a vector not (D,), train not a bool,
+    momentum outside [0, 1], eps < 0, or train=True with fewer than two rows.
     """
     x = as_float_array(x, "x", 2)
     return _batchnorm_forward(x, gamma, beta, running_mean, running_var, train, momentum, eps)
