@@ -194,3 +194,36 @@ def test_layer_variances_does_not_modify_inputs():
 def test_invalid_arguments_raise_value_error_naming_them(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+# -- rules notebook 06 states -------------------------------------------------------------------
+
+def test_compute_fans_of_1d_and_3d_conv_shapes():
+    assert nn.compute_fans((6, 2, 5)) == (10, 30)                 # (F, C, K)
+    assert nn.compute_fans((8, 2, 3, 3, 3)) == (54, 216)          # (F, C, KD, KH, KW)
+    for shape in ((4, True), (4, 3.0), (0, 3)):
+        with pytest.raises(ValueError, match="shape"):
+            nn.compute_fans(shape)
+
+
+def test_layer_variances_biases_before_a_relu_and_per_stacked_network():
+    x = np.array([[1.0, -1.0], [2.0, 0.0]])
+    w1, w2 = np.array([[1.0], [1.0]]), np.array([[3.0]])
+    # y1 = [0, 2] - 1 = [-1, 1]; relu [0, 1]; y2 = [0, 3] + 0.5 = [0.5, 3.5]
+    assert nn.layer_variances(x, [w1, w2], "relu", [np.array([-1.0]), np.array([0.5])]) == [1.0, 2.25]
+    stacked_x = np.array([[[1.0, -1.0]], [[2.0, 0.0]]])
+    stacked_w = [np.array([[[1.0], [1.0]], [[2.0], [0.0]]]), np.array([[[3.0]], [[1.0]]])]
+    stacked_b = [np.array([[[-1.0]], [[1.0]]]), np.zeros((2, 1, 1))]    # (T, 1, D): one bias per network
+    assert nn.layer_variances(stacked_x, stacked_w, "relu", stacked_b) == [9.0, 6.25]
+
+
+@pytest.mark.parametrize("weights, biases, match", [
+    ([], None, "weights"),
+    ([np.ones(3)], None, "weights"),
+    ([np.ones((3, 2))], [np.float64(1.0)], "biases"),
+    ([np.ones((3, 2))], [np.ones((2, 1))], "biases"),
+])
+def test_layer_variances_rejects_empty_weights_and_misshaped_biases(weights, biases, match):
+    from coursekit.testing import assert_raises
+
+    assert_raises(ValueError, nn.layer_variances, np.ones((2, 3)), weights, "relu", biases, match=match)

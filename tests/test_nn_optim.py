@@ -221,3 +221,45 @@ def test_small_cnn_learns_a_small_batch_with_adam():
     assert loss < 0.1 * first
     assert nn.accuracy(model.forward(params, x), y) == 1.0
     assert progress_bar(3, 10, width=10, loss=0.5) == "[###.......]  3/10  loss 0.5"
+
+
+# -- argument rules the notebook states (whole-word matches, as the notebook's tests use) -------------
+
+def test_minibatch_sizes_must_be_integers_not_bools_or_floats():
+    from coursekit.testing import assert_raises
+
+    rng = np.random.default_rng(0)
+    assert_raises(ValueError, nn.iterate_minibatches, True, 2, rng, match="n")
+    assert_raises(ValueError, nn.iterate_minibatches, 4.0, 2, None, shuffle=False, match="n")
+    assert_raises(ValueError, nn.iterate_minibatches, 6, 2.0, rng, match="batch_size")
+    assert_raises(ValueError, nn.iterate_minibatches, 6, False, rng, match="batch_size")
+    batches = list(nn.iterate_minibatches(np.int64(5), np.int64(2), None, shuffle=False))
+    assert [b.tolist() for b in batches] == [[0, 1], [2, 3], [4]]
+
+
+def test_adam_step_number_must_be_an_integer_of_at_least_one():
+    from coursekit.testing import assert_raises
+
+    params, grads, zeros = {"w": np.ones(2)}, {"w": np.array([1.0, -2.0])}, {"w": np.zeros(2)}
+    for t in (0, -1, 2.0, True):
+        assert_raises(ValueError, nn.adam_step, params, grads, zeros, zeros, t, match="t")
+    np.testing.assert_array_equal(nn.adam_step(params, grads, zeros, zeros, np.int64(3))[0]["w"],
+                                  nn.adam_step(params, grads, zeros, zeros, 3)[0]["w"])
+    assert_raises(ValueError, nn.adam_step, params, grads, {"w": np.zeros(3)}, zeros, 1, match="m")
+    assert_raises(ValueError, nn.adam_step, params, grads, zeros, {"u": np.zeros(2)}, 1, match="v")
+
+
+def test_state_dicts_may_hold_lists():
+    new = nn.sgd_step({"w": [1.0, 2.0]}, {"w": [0.5, 0.5]}, 1.0)
+    np.testing.assert_array_equal(new["w"], [0.5, 1.5])
+    new, velocity = nn.momentum_step({"w": [[1.0]]}, {"w": [[2.0]]}, {"w": [[0.0]]}, 0.5)
+    np.testing.assert_array_equal(velocity["w"], [[2.0]])
+    np.testing.assert_array_equal(new["w"], [[0.0]])
+
+
+def test_accuracy_rejects_an_empty_batch_and_a_label_column():
+    from coursekit.testing import assert_raises
+
+    assert_raises(ValueError, nn.accuracy, np.zeros((0, 3)), np.zeros(0, dtype=int), match="logits")
+    assert_raises(ValueError, nn.accuracy, np.zeros((4, 3)), np.zeros((4, 1), dtype=int), match="y")
+    assert_raises(ValueError, nn.accuracy, np.zeros((2, 4, 3)), np.zeros(2, dtype=int), match="logits")

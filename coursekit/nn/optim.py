@@ -35,7 +35,7 @@ def _check_number(value, name, low, high=np.inf, high_inclusive=False):
 
 
 def _float_dict(arrays, name, like=None):
-    """``arrays`` as a new dict of float64 arrays; with ``like``: same keys and shapes as ``like``."""
+    """``arrays`` as a new dict of float64 arrays; with ``like`` (a dict of arrays or nested lists): same keys and shapes."""
     if not isinstance(arrays, dict):
         raise ValueError(f"{name} must be a dict of arrays, got {type(arrays).__name__}")
     converted = {key: np.asarray(value, dtype=np.float64) for key, value in arrays.items()}
@@ -43,8 +43,8 @@ def _float_dict(arrays, name, like=None):
         if set(converted) != set(like):
             raise ValueError(f"{name} must have the keys of params {sorted(like)}, got {sorted(converted)}")
         for key in like:
-            if converted[key].shape != like[key].shape:
-                raise ValueError(f"{name}[{key!r}] has shape {converted[key].shape}, but params[{key!r}] has shape {like[key].shape}")
+            if converted[key].shape != np.shape(like[key]):
+                raise ValueError(f"{name}[{key!r}] has shape {converted[key].shape}, but params[{key!r}] has shape {np.shape(like[key])}")
     return converted
 
 
