@@ -224,7 +224,7 @@ def test_fast_paths_return_new_writable_arrays():
     before = x.copy()
     results = [nn.im2col(x, 1, 1), nn.im2col(x[:1], 1, 1), nn.conv2d_forward(x, np.ones((2, 3, 1, 1)), None),
                nn.maxpool_forward(x, 1, 1), nn.maxpool_forward(x, 2, 2),
-               *nn.conv2d_backward(np.ones((2, 2, 4, 4)), x, np.ones((2, 3, 1, 1)), None)]
+               *nn.conv2d_backward(np.ones((2, 2, 4, 4)), x, np.ones((2, 3, 1, 1)), np.zeros(2))]
     for result in results:
         assert result.flags.writeable and not np.shares_memory(result, x)
         result[...] = -1.0
