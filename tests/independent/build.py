@@ -32,7 +32,10 @@ def build(release_dir, submissions_dir, student="independent"):
     written = {}
     for solutions in sorted(HERE.glob("[0-9][0-9]_*.py")):
         assignment = solutions.stem
-        release = next((Path(release_dir) / assignment).glob("*.ipynb"))
+        release = next((Path(release_dir) / assignment).glob("*.ipynb"), None)
+        if release is None:
+            print(f"skipped {assignment}: not in {release_dir}", file=sys.stderr)
+            continue
         nb = nbformat.read(str(release), as_version=4)
         mine = answers(solutions)
         cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nb.cells
