@@ -26,7 +26,8 @@ def linear_forward(x, w, b):
     w: (D_in, D_out)
     b: (D_out,)
     Returns out (N, D_out), float64.
-    Raises ValueError naming x, w or b when a shape does not fit.
+    Raises ValueError naming x (not 2-D), w (not 2-D, or w.shape[0] != x.shape[1])
+    or b (shape not (D_out,)).
     """
     x, w, b = _linear_inputs(x, w, b)
     return np.einsum("nd,dk->nk", x, w) + b[None, :]
@@ -41,10 +42,14 @@ def linear_backward(dout, x, w, b):
 
     dout: (N, D_out), the upstream gradient dL/dout
     x, w, b: the inputs of the forward pass (shapes as in linear_forward)
-    Returns (dx, dw, db) with the shapes of x, w and b.
+    Returns (dx, dw, db) with the shapes of x, w and b, float64.
+    Raises ValueError naming x, w or b as linear_forward does, then naming dout
+    if its shape is not (N, D_out).
     """
     x, w, b = _linear_inputs(x, w, b)
     g = np.asarray(dout, dtype=np.float64)
+    if g.shape != (x.shape[0], w.shape[1]):
+        raise ValueError(f"dout must have the output's shape {(x.shape[0], w.shape[1])}, got {g.shape}")
     dx = np.einsum("nk,dk->nd", g, w)
     dw = np.einsum("nd,nk->dk", x, g)
     db = np.einsum("nk->k", g)
@@ -70,10 +75,12 @@ def relu_backward(dout, x):
 
     dout: upstream gradient, the shape of x
     x: the forward's input
-    Returns dx, float64, the shape of x.
+    Returns dx, float64, the shape of x. Raises ValueError naming dout if its shape is not x's.
     """
     upstream = np.asarray(dout, dtype=np.float64)
     positive = np.asarray(x) > 0
+    if upstream.shape != positive.shape:
+        raise ValueError(f"dout must have the shape of x {positive.shape}, got {upstream.shape}")
     return upstream * positive           # a new array; False counts as 0
 
 
@@ -100,10 +107,13 @@ def sigmoid_backward(dout, x):
     """Gradient of the sigmoid: dL/dx = dout * s * (1 - s) with s = sigmoid(x).
 
     dout: upstream gradient, the shape of x;  x: the forward's input.
-    Returns dx, float64, the shape of x.
+    Returns dx, float64, the shape of x. Raises ValueError naming dout if its shape is not x's.
     """
     s = sigmoid_forward(x)
-    return np.asarray(dout, dtype=np.float64) * s * (1.0 - s)
+    g = np.asarray(dout, dtype=np.float64)
+    if g.shape != s.shape:
+        raise ValueError(f"dout must have the shape of x {s.shape}, got {g.shape}")
+    return g * s * (1.0 - s)
 
 
 # %% tanh_backward
@@ -114,10 +124,13 @@ def tanh_backward(dout, x):
     """Gradient of tanh: dL/dx = dout * (1 - tanh(x)**2).
 
     dout: upstream gradient, the shape of x;  x: the forward's input.
-    Returns dx, float64, the shape of x.
+    Returns dx, float64, the shape of x. Raises ValueError naming dout if its shape is not x's.
     """
     t = np.tanh(np.asarray(x, dtype=np.float64))
-    return np.asarray(dout, dtype=np.float64) * (1.0 - t * t)
+    g = np.asarray(dout, dtype=np.float64)
+    if g.shape != t.shape:
+        raise ValueError(f"dout must have the shape of x {t.shape}, got {g.shape}")
+    return g * (1.0 - t * t)
 
 
 # %% softmax_cross_entropy
@@ -127,21 +140,24 @@ import numpy as np
 def softmax_cross_entropy(logits, y):
     """Mean cross-entropy of softmax(logits) against integer labels, and its gradient.
 
-    logits: (N, C) scores, one row per example (any size up to 1e4 in magnitude)
-    y: (N,) integer class ids in [0, C)
+    logits: (N, C) scores, one row per example, N >= 1 (any size up to 1e4 in magnitude)
+    y: (N,) integer class ids in [0, C) (an integer dtype: not float, not bool)
     Returns (loss, dlogits): loss a float, dlogits (N, C) = dL/dlogits.
-    Raises ValueError naming logits or y when they do not fit.
+    Raises ValueError naming logits (not 2-D, or N = 0), then y (wrong shape, not integers,
+    or a label outside [0, C)). A nan or +inf logit gives a nan loss, not an error.
     """
     s = np.asarray(logits, dtype=np.float64)
     if s.ndim != 2:
         raise ValueError(f"logits must be 2-D (N, C), got shape {s.shape}")
+    if s.shape[0] == 0:
+        raise ValueError("logits must have at least one row: the mean over N = 0 examples is undefined")
     N, C = s.shape
     labels = np.asarray(y)
     if labels.shape != (N,):
         raise ValueError(f"y must have shape ({N},), one label per row of logits, got {labels.shape}")
     if not np.issubdtype(labels.dtype, np.integer):
         raise ValueError(f"y must hold integer class ids, got dtype {labels.dtype}")
-    if N and (labels.min() < 0 or labels.max() >= C):
+    if labels.min() < 0 or labels.max() >= C:
         raise ValueError(f"y must hold labels in [0, {C}), got values from {labels.min()} to {labels.max()}")
     shifted = s - s.max(axis=1, keepdims=True)
     log_norm = np.log(np.exp(shifted).sum(axis=1, keepdims=True))
@@ -161,7 +177,8 @@ def mse_loss(pred, target):
     """Squared error ``0.5 * sum((pred - target)**2) / N`` and its gradient.
 
     pred, target: arrays of the same shape (N, ...), N = number of examples
-    Returns (loss, dpred): loss a float, dpred = (pred - target) / N of pred's shape.
+    Returns (loss, dpred): loss a float (a Python float or a NumPy floating scalar),
+    dpred = (pred - target) / N of pred's shape.
     Raises ValueError naming target if its shape differs from pred's.
     """
     p = np.asarray(pred, dtype=np.float64)
@@ -183,7 +200,8 @@ def mlp2_loss_and_grads(params, x, y):
 
     params: dict with w1 (D, H), b1 (H,), w2 (H, C), b2 (C,)
     x: (N, D) inputs;  y: (N,) integer labels in [0, C)
-    Returns (loss, grads): loss a float, grads a dict with the keys and shapes of params.
+    Returns (loss, grads): loss a float (a Python float or a NumPy floating scalar),
+    grads a dict with the keys and shapes of params.
     """
     w1, b1, w2, b2 = (params[key] for key in ("w1", "b1", "w2", "b2"))
     z1 = linear_forward(x, w1, b1)

@@ -12,8 +12,9 @@ def _pool_windows(images, pool, stride):
 def maxpool_forward(x, pool=2, stride=2):
     """Max pooling: the largest value of every pool x pool window, windows `stride` apart.
 
-    x: (N, C, H, W)
+    x: (N, C, H, W);  pool, stride: integers, 1 <= pool <= min(H, W), stride >= 1
     Returns (N, C, OH, OW) with OH = (H - pool) // stride + 1 (and the same for OW), float64.
+    Raises ValueError naming x, pool or stride (the checks of check_pool_args).
     """
     images = check_pool_args(x, pool, stride)
     return _pool_windows(images, pool, stride).max(axis=(4, 5))
@@ -27,12 +28,17 @@ def maxpool_backward(dout, x, pool=2, stride=2):
     """Gradient of max pooling: each window sends its dout to its FIRST maximum (row-major order).
 
     dout: (N, C, OH, OW) = dL/dout;  x: (N, C, H, W) the forward's input
+    pool, stride: integers, 1 <= pool <= min(H, W), stride >= 1
     Returns dx (N, C, H, W), float64. A pixel that wins several overlapping windows gets the sum.
+    Raises ValueError naming x, pool or stride (as maxpool_forward), then dout if its shape
+    is not (N, C, OH, OW).
     """
     images = check_pool_args(x, pool, stride)
     g = np.asarray(dout, dtype=np.float64)
     windows = _pool_windows(images, pool, stride)             # (N, C, OH, OW, pool, pool)
     N, C, OH, OW = windows.shape[:4]
+    if g.shape != (N, C, OH, OW):
+        raise ValueError(f"dout must have the forward's output shape {(N, C, OH, OW)}, got {g.shape}")
     flat = windows.reshape(N, C, OH, OW, pool * pool)          # row-major inside each window
     winner = np.argmax(flat, axis=-1)                          # argmax keeps the first maximum
     di, dj = np.divmod(winner, pool)
@@ -52,8 +58,9 @@ import numpy as np
 def avgpool_forward(x, pool=2, stride=2):
     """Average pooling: the mean of every pool x pool window, windows `stride` apart.
 
-    x: (N, C, H, W)
+    x: (N, C, H, W);  pool, stride: integers, 1 <= pool <= min(H, W), stride >= 1
     Returns (N, C, OH, OW) with OH = (H - pool) // stride + 1 (and the same for OW), float64.
+    Raises ValueError naming x, pool or stride (the checks of check_pool_args).
     """
     images = check_pool_args(x, pool, stride)
     N, C, H, W = images.shape
@@ -74,11 +81,17 @@ def avgpool_backward(dout, x, pool=2, stride=2):
     """Gradient of average pooling: every pixel of a window gets dout / pool**2; overlaps add up.
 
     dout: (N, C, OH, OW) = dL/dout;  x: (N, C, H, W) the forward's input
+    pool, stride: integers, 1 <= pool <= min(H, W), stride >= 1
     Returns dx (N, C, H, W), float64.
+    Raises ValueError naming x, pool or stride (as avgpool_forward), then dout if its shape
+    is not (N, C, OH, OW).
     """
     images = check_pool_args(x, pool, stride)
+    N, C, H, W = images.shape
+    OH, OW = (H - pool) // stride + 1, (W - pool) // stride + 1
+    if np.shape(dout) != (N, C, OH, OW):
+        raise ValueError(f"dout must have shape {(N, C, OH, OW)}, got {np.shape(dout)}")
     share = np.asarray(dout, dtype=np.float64) / pool ** 2
-    OH, OW = share.shape[2:]
     dx = np.zeros(images.shape)
     for i in range(pool):
         for j in range(pool):
@@ -112,8 +125,13 @@ def global_avgpool_backward(dout, x):
 
     dout: (N, C) = dL/dout;  x: (N, C, H, W) the forward's input
     Returns dx (N, C, H, W), float64.
+    Raises ValueError naming x if it is not 4-D, then dout if its shape is not (N, C).
     """
     shape = np.shape(x)
+    if len(shape) != 4:
+        raise ValueError(f"x must be 4-D (N, C, H, W), got shape {shape}")
+    if np.shape(dout) != shape[:2]:
+        raise ValueError(f"dout must have shape (N, C) = {shape[:2]}, got {np.shape(dout)}")
     H, W = shape[2], shape[3]
     spread = np.asarray(dout, dtype=np.float64)[:, :, None, None] / (H * W)
     return np.broadcast_to(spread, shape).copy()
