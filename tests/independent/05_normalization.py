@@ -1,8 +1,21 @@
 # Independent answers to 05_normalization, written from the released notebook only.
 # %% batchnorm_forward
+import numbers
+
 import numpy as np
 
 from coursekit.checks import as_float_array, as_vector
+
+
+def _check_bn_options(train, momentum, eps):
+    """The options only the two batch-norm forwards check: train a bool, 0 <= momentum <= 1, eps >= 0."""
+    if not isinstance(train, (bool, np.bool_)):
+        raise ValueError(f"train must be True or False, got {train!r}")
+    for name, value, low, high, rule in (("momentum", momentum, 0.0, 1.0, "in [0, 1]"), ("eps", eps, 0.0, np.inf, ">= 0")):
+        # a bool is no number here; NaN fails the range test
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not low <= value <= high:
+            raise ValueError(f"{name} must be a number {rule}, got {value!r}")
+    return bool(train)
 
 
 def _count_along(shape, axes):
@@ -35,9 +48,10 @@ def batchnorm_forward(x, gamma, beta, running_mean, running_var, train=True, mom
     gamma, beta, running_mean, running_var: (D,).
     train=True:  normalize with the batch mean and biased variance; update the running estimates,
                  running = (1 - momentum) * running + momentum * batch_stat, with the UNBIASED variance.
-    train=False: normalize with running_mean and running_var, and return them unchanged.
+    train=False: normalize with running_mean and running_var, and return copies of them (new arrays).
     Returns (out (N, D), new_running_mean (D,), new_running_var (D,)), float64. Never modifies its inputs.
     """
+    train = _check_bn_options(train, momentum, eps)
     x = as_float_array(x, "x", 2)
     n, d = x.shape
     gamma = as_vector(gamma, "gamma", d)
@@ -114,6 +128,7 @@ def spatial_batchnorm_forward(x, gamma, beta, running_mean, running_var, train=T
     n, c, h, w = x.shape
     vectors = [as_vector(v, name, c) for v, name in ((gamma, "gamma"), (beta, "beta"),
                                                        (running_mean, "running_mean"), (running_var, "running_var"))]
+    train = _check_bn_options(train, momentum, eps)
     if train and n * h * w < 2:
         raise ValueError(f"x must hold at least 2 values per channel (N*H*W >= 2) to train, got shape {x.shape}")
     rows = np.moveaxis(x, 1, -1).reshape(n * h * w, c)          # channels last, one row per pixel

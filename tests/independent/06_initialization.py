@@ -136,6 +136,8 @@ def layer_variances(x, weights, activation, biases=None):
     if a.ndim < 2:
         raise ValueError(f"x must have at least 2 dimensions (N, D_0), got shape {a.shape}")
     mats = [np.asarray(w, dtype=np.float64) for w in weights]
+    if not mats:
+        raise ValueError("weights must hold at least one layer, got none")
     width = a.shape[-1]
     for layer, w in enumerate(mats):
         if w.ndim < 2 or w.shape[-2] != width:
@@ -154,6 +156,10 @@ def layer_variances(x, weights, activation, biases=None):
             b = np.asarray(b, dtype=np.float64)
             if b.ndim < 1 or b.shape[-1] != w.shape[-1]:
                 raise ValueError(f"biases[{layer}] must end in the layer's width {w.shape[-1]}, got shape {b.shape}")
+            try:
+                np.broadcast_shapes(a.shape[:-1] + (w.shape[-1],), b.shape)
+            except ValueError:
+                raise ValueError(f"biases[{layer}] of shape {b.shape} does not broadcast against y") from None
             shifts.append(b)
     variances = []
     for w, shift in zip(mats, shifts):

@@ -100,6 +100,8 @@ def accuracy(logits, y):
     logits = np.asarray(logits)
     if logits.ndim != 2:
         raise ValueError(f"logits must be 2-D (N, K), got shape {logits.shape}")
+    if logits.shape[0] == 0:
+        raise ValueError(f"logits must have at least one row (N >= 1), got shape {logits.shape}")
     y = np.asarray(y)
     if y.shape != (logits.shape[0],):
         raise ValueError(f"y must hold one label per row of logits, shape ({logits.shape[0]},), got {y.shape}")

@@ -28,12 +28,15 @@ def receptive_field(layers):
     def is_size(v):
         return not isinstance(v, bool) and isinstance(v, numbers.Integral) and v >= 1
 
+    try:
+        entries = list(layers)                 # a new list: layers itself is never touched
+    except TypeError:
+        raise ValueError(f"layers must be a list or tuple of (kernel, stride) pairs, got {layers!r}") from None
     field, jump = 1, 1
-    for index, entry in enumerate(layers):
-        try:
-            kernel, stride = entry
-        except (TypeError, ValueError):
-            raise ValueError(f"layers[{index}] must be a (kernel, stride) pair, got {entry!r}") from None
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, (tuple, list)) or len(entry) != 2:
+            raise ValueError(f"layers[{index}] must be a (kernel, stride) pair (a tuple or list of two), got {entry!r}")
+        kernel, stride = entry
         if not (is_size(kernel) and is_size(stride)):
             raise ValueError(f"layers[{index}] = {entry!r}: kernel and stride must be integers >= 1")
         field += (int(kernel) - 1) * jump
