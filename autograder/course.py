@@ -10,7 +10,7 @@ from pathlib import Path
 
 from traitlets.config import Config
 
-from . import exercises
+from . import exercises, feedback
 
 COURSE_ID = "convnets-from-scratch"
 CELL_TIMEOUT = 30  # seconds per cell in the student's kernel
@@ -37,8 +37,11 @@ def nbgrader_config(root, cell_timeout=CELL_TIMEOUT):
     c.LimitOutput.max_lines = 200
     c.LimitOutput.max_traceback = 50
     c.OverwriteCells.add_missing_cells = True
-    # Feedback: never show hidden tests, and keep outputs short.
-    c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, LimitOutput, CSSHTMLHeaderPreprocessor]
+    # Feedback: never show hidden tests, and keep outputs short; the course's template (exercise names in
+    # the summary) and MathJax beside the page (autograder/feedback.py).
+    c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, LimitOutput, *feedback.PREPROCESSORS,
+                                        CSSHTMLHeaderPreprocessor]
+    feedback.configure(c)
     c.Exchange.root = str(Path(root) / "exchange")
     return c
 

@@ -22,7 +22,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from . import course, exercises
+from . import course, exercises, feedback
 from .job import INTERNAL_ERROR, failed_result
 from . import notebook as nbtools
 
@@ -148,10 +148,9 @@ def run_job(request, workdir, timeout):
         result = json.loads(result_path.read_text())
     else:
         result = failed_result(request["student"], request["assignment"], failure or "grading process left no result")
-    feedback = workdir / "feedback.html"
-    if feedback.exists():
-        Path(request["feedback"]).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(feedback, request["feedback"])
+    page = workdir / "feedback.html"
+    if page.exists():
+        feedback.deliver(page, request["feedback"])  # the page, and MathJax beside it
     return result
 
 

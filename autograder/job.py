@@ -19,7 +19,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import course, exercises, isolation, scan, verify
+from . import course, exercises, feedback, isolation, scan, verify
 from . import notebook as nbtools
 
 INTERNAL_ERROR = "internal grader error"  # the prefix of a failure that is the grader's fault
@@ -267,9 +267,25 @@ def grader_note(passed_inside, message, shown):
         return ("This test passed inside your notebook but failed when the grader re-ran it with your "
                 f"answer cells in a clean process: {message}")
     first, _, rest = message.partition("\n  the last call to your code: ")
-    if any(first.strip() in text for text in shown):
+    if any(same_error(first, text) for text in shown):
         return f"Grader: the last call to your code was {rest}" if rest else ""
     return f"Grader's re-run: {message}"
+
+
+EXCEPTION_PREFIX = re.compile(r"^(?:[A-Z][\w.]*: )+")  # "StudentCodeError: AxisError: " (the re-run wraps some types)
+NUMBER = re.compile(r"\d+(?:\.\d*)?(?:e[+-]?\d+)?")
+
+
+def same_error(one, other):
+    """Whether two error texts say the same thing: the same words after their exception names, whatever
+    numbers they quote (both runs fail the same check), a long one possibly cut short."""
+    def core(text):
+        return " ".join(NUMBER.sub("#", EXCEPTION_PREFIX.sub("", text.strip())).split())
+
+    one, other = core(one), core(other)
+    if not one or not other:
+        return False
+    return one == other or min(len(one), len(other)) >= 40 and (one in other or other in one)
 
 
 class Outbox:
@@ -373,6 +389,8 @@ def grade(request, outbox):
     sub.lap("nbgrader feedback")
     if outcome["success"] and produced.exists():
         outbox.write("feedback.html", produced.read_bytes())
+        # The grader puts MathJax beside the delivered page (feedback.deliver): no copy per job in the temp folder.
+        shutil.rmtree(produced.parent / feedback.MATHJAX_DIR, ignore_errors=True)
     else:
         sub.flags.append("nbgrader could not write the feedback page")
         plain_feedback(sub, outbox)
