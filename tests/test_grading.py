@@ -66,7 +66,7 @@ def test_demo_prints_the_gradebook_and_its_verdict(demo):
     assert "student" in demo["stdout"] and "reference" in demo["stdout"]
     for assignment in ASSIGNMENTS:
         assert assignment in demo["stdout"]
-    assert "Demo OK" in demo["stdout"] and "internal grader error" not in demo["stdout"]
+    assert "Demo OK" in demo["stdout"] and "internal grader error:" not in demo["stdout"]
 
 
 def test_demo_verdict_fails_when_an_expectation_does_not_hold(demo):
