@@ -68,7 +68,7 @@ def _on_signal(signum, frame):
     if _state.signal is not None:
         return  # already stopping: a second Ctrl-C must not break the clean-up
     _state.signal = signum
-    if not _state.defer:
+    if not _state.defer and not _state.stopping:  # (stopping after an error: let the clean-up finish)
         raise Interrupted(signum)
 
 
@@ -119,7 +119,8 @@ def run_all(function, items, workers):
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers)
     futures = []
     try:
-        futures = [pool.submit(function, item) for item in items]
+        for item in items:
+            futures.append(pool.submit(function, item))  # one by one: a stop knows every job submitted
         results = [future.result() for future in futures]
     except BaseException:
         _stop_jobs(pool, futures)
