@@ -1,5 +1,7 @@
 """Checks for people writing source notebooks: run them, release them, grade the reference and a blank."""
 
+import ast
+import re
 import tempfile
 from pathlib import Path
 
@@ -28,8 +30,65 @@ def error_outputs(nb):
     return found
 
 
+def registration_problems(assignment):
+    """How ``assignment`` and its source notebook disagree with the registry (autograder/exercises.json).
+
+    Checked first: the grader knows only registered functions, so an unregistered answer
+    cell's tests fail outside the kernel, which would otherwise read as tampering.
+    """
+    registry = exercises.REGISTRY_NAME
+    if assignment not in exercises.EXERCISES:
+        if (exercises.NOTEBOOKS / assignment).is_dir():
+            return [str(exercises.NotRegistered(assignment))]
+        return [f"{assignment} is not an assignment: there is no folder {exercises.NOTEBOOKS / assignment} "
+                f"and it is not registered in {registry}"]
+    path = exercises.source_notebook(assignment)
+    if not path.exists():
+        others = sorted(p.name for p in path.parent.glob("*.ipynb")) if path.parent.is_dir() else []
+        found = f" (found {', '.join(others)}: the registered name is the notebook's name)" if others else ""
+        return [f"{assignment}: its notebook {path.name}, registered in {registry}, is not in {path.parent}{found}"]
+    try:
+        nb = nbtools.read(path)
+    except nbtools.NotebookError as error:
+        return [f"{assignment}: {path} cannot be read: {error}"]
+    functions = exercises.functions(assignment)
+    answers = [nbtools.grade_id(cell) for cell in nb.cells if nbtools.is_answer(cell)]
+    tests = nbtools.test_cells(nb)
+    # An unregistered answer cell matters when a test cell grades it or calls it (else it is ungraded practice).
+    unregistered = [gid for gid, source in nbtools.answer_sources(nb).items() if gid not in functions and any(
+        name_of_test(test_id, gid) or any(re.search(rf"\b{re.escape(name)}\b", test_source) for name in defined(gid, source))
+        for test_id, _points, test_source in tests)]
+    problems = [f"answer cell {gid} is not registered for {assignment}: add {gid} to the functions of "
+                f"{assignment} in {registry} (or give the cell a registered function's grade_id)" for gid in unregistered]
+    for gid, _points, _source in tests:
+        if exercises.function_of_test(gid, assignment) is None and not any(name_of_test(gid, a) for a in unregistered):
+            problems.append(f"test cell {gid} of {assignment} grades no registered function: name it "
+                            f"test_<function> or test_<function>_<suffix> after one of {', '.join(functions) or 'none'}")
+    for function in functions:
+        if function not in answers:
+            problems.append(f"{assignment}: {function} is registered in {registry} but no answer cell has grade_id {function}")
+    return problems
+
+
+def name_of_test(test_id, function):
+    """Whether ``test_id`` is a test cell's name for ``function``: ``test_<function>[_suffix]``."""
+    return test_id == f"test_{function}" or test_id.startswith(f"test_{function}_")
+
+
+def defined(grade_id, source):
+    """The names an answer cell defines at its top level, and its grade_id."""
+    names = {grade_id}
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return names
+    return names | {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+
+
 def run_source(assignment):
     """Problems found executing the source notebook top to bottom (all its tests must pass)."""
+    if assignment not in exercises.EXERCISES or not exercises.source_notebook(assignment).exists():
+        return registration_problems(assignment)  # nothing to run
     course.environment_for_kernels()
     nb = nbtools.read(exercises.source_notebook(assignment))
     with tempfile.TemporaryDirectory() as tmp:
@@ -56,6 +115,14 @@ def run_release(release_path, assignment):
 def selfcheck(assignments):
     """Every problem found, as sentences; empty when the assignments are ready to ship."""
     problems = []
+    # Registration first: an assignment the registry does not describe cannot be released or graded.
+    for assignment in list(assignments):
+        found = registration_problems(assignment)
+        problems += found
+        if found:
+            assignments = [a for a in assignments if a != assignment]
+    if not assignments:
+        return problems
     for assignment in assignments:
         problems += run_source(assignment)
     with tempfile.TemporaryDirectory() as tmp:

@@ -83,7 +83,8 @@ def main(argv=None):
             print(f"stripped {path}")
         return 0
     from . import authoring
-    assignments = args.assignments or exercises.assignment_ids()
+    # Folders not in the registry too: they are reported as not registered, not skipped unseen.
+    assignments = args.assignments or exercises.assignment_ids() + exercises.unregistered_folders()
     if args.verb == "run":
         problems = [p for a in assignments for p in authoring.run_source(a)]
     else:

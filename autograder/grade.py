@@ -19,10 +19,9 @@ import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from . import course, exercises, feedback
+from . import course, exercises, feedback, stopping
 from .job import INTERNAL_ERROR, failed_result
 from . import notebook as nbtools
 
@@ -127,11 +126,12 @@ def run_job(request, workdir, timeout):
     (workdir / "request.json").write_text(json.dumps(request))
     token = secrets.token_hex(8)
     env = dict(os.environ, CFS_JOB=token, CFS_NOTEBOOKS=str(exercises.NOTEBOOKS), OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    process = subprocess.Popen(
-        [sys.executable, "-I", "-m", "autograder.job", str(workdir)],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        start_new_session=True, cwd=workdir, env=env,
-    )
+    with stopping.starting(token):  # a run being stopped (Ctrl-C, SIGTERM) starts no job
+        process = subprocess.Popen(
+            [sys.executable, "-I", "-m", "autograder.job", str(workdir)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            start_new_session=True, cwd=workdir, env=env,
+        )
     try:
         _, stderr = process.communicate(timeout=timeout)
         failure = None if process.returncode == 0 else f"grading process exited with code {process.returncode}: {stderr.decode(errors='replace').strip()[-300:]}"
@@ -143,6 +143,7 @@ def run_job(request, workdir, timeout):
         process.wait()
     finally:
         kill_marked(token)  # the kernel, the student's process and anything they started
+        stopping.finished(token)  # a job of a run being stopped ends here: no result, nothing cached
     result_path = workdir / "result.json"
     if failure is None and result_path.exists():
         result = json.loads(result_path.read_text())
@@ -208,6 +209,7 @@ def assignment_maximum(assignment):
     return {grade_id: points for grade_id, points, _ in tests}
 
 
+@stopping.stoppable  # Ctrl-C or SIGTERM: every job killed, temporary folders removed, exit 130 or 143
 def grade(submissions, out, options=None):
     """Grade everything under ``submissions``; returns the list of results (also written as CSVs)."""
     options = options or Options()
@@ -259,8 +261,7 @@ def grade(submissions, out, options=None):
             progress.advance(f"{student}/{assignment}")
             return result
 
-        with ThreadPoolExecutor(max_workers=options.workers) as pool:
-            results = list(pool.map(one, enumerate(entries)))
+        results = stopping.run_all(one, enumerate(entries), options.workers)  # a signal stops it cleanly
         if template:
             course.record(tmp / "course", results)
             shutil.copy(tmp / "course" / "gradebook.db", out / "gradebook.db")

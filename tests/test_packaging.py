@@ -5,6 +5,8 @@ import re
 import tomllib
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -44,13 +46,39 @@ def test_environment_yml_mirrors_the_pyproject_dependencies():
     assert _requirement_names(listed) == wanted
 
 
+def contract_document():
+    """``{assignment id: {"notebook", "functions"}}`` as docs/COURSE_SPEC.md writes them: the course
+    layout table, and the signatures that open each bullet under "## Graded exercises" / "### <id>"."""
+    text = (REPO / "docs" / "COURSE_SPEC.md").read_text()
+    layout = text.split("## Course layout", 1)[1].split("\n## ", 1)[0]
+    contract = {a: {"notebook": nb, "functions": []}
+                for a, nb in re.findall(r"^\| \d+ \| `(\w+)` \| `([\w.]+)` \|", layout, re.M)}
+    graded = text.split("## Graded exercises", 1)[1].split("\n## ", 1)[0]
+    for section in graded.split("\n### ")[1:]:
+        assignment, body = section.split("\n", 1)
+        for bullet in re.split(r"\n(?=- )", body):
+            if bullet.startswith("- "):
+                signatures = " ".join(bullet.split()).split(" \u2014 ", 1)[0]  # before the em dash: the names
+                contract[assignment.strip()]["functions"] += re.findall(r"`(\w+)\(", signatures)
+    return contract
+
+
 def test_exercise_list_is_the_contracts():
     shared = REPO.parent / "shared" / "exercises.json"
     ours = json.loads((REPO / "autograder" / "exercises.json").read_text())
     if shared.exists():
         assert ours == json.loads(shared.read_text())
-    assert list(ours) == ["00_tour", "01_conv_as_matmul", "02_fc_backprop", "03_conv_backprop", "04_pooling",
-                          "05_normalization", "06_initialization", "07_training", "08_architectures"]
+    assert ours == contract_document()
+    assert list(ours) == list(contract_document())  # course order
+
+
+def test_the_contract_document_is_the_shared_one():
+    shared = REPO.parent / "shared" / "COURSE_SPEC.md"
+    if not shared.exists():
+        pytest.skip("no ../shared/COURSE_SPEC.md beside this checkout to compare with")
+    assert (REPO / "docs" / "COURSE_SPEC.md").read_text() == shared.read_text(), \
+        "docs/COURSE_SPEC.md differs from ../shared/COURSE_SPEC.md: copy the contract into the repo"
+    assert json.loads((REPO / "docs" / "exercises.json").read_text()) == json.loads((REPO / "autograder" / "exercises.json").read_text())
 
 
 def test_every_assignment_of_the_contract_has_its_source_notebook():
