@@ -28,6 +28,9 @@ def main(argv=None):
     p.add_argument("--timeout", type=float, default=900, help="seconds per submission in all (default: 900)")
     p.add_argument("--memory-mb", type=int, default=3072, help="memory limit of a student's process (default: 3072)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--assignment", help="grade only this assignment; required for a Canvas or Moodle export, which holds one")
+    p.add_argument("--roster", help="CSV of the class (student_id[,name,sis_id,sis_login_id,section], or Canvas's "
+                   "gradebook export): gradebook_wide.csv and canvas_grades.csv list every rostered student")
 
     p = verbs.add_parser("demo", help="release, make sample submissions, grade them and print the gradebook")
     p.add_argument("--out", default="demo", help="output folder (default: demo/)")
@@ -52,16 +55,19 @@ def main(argv=None):
         print(f"Released {len(args.assignments or exercises.assignment_ids())} assignments to {out}/")
         return 0
     if args.verb == "grade":
-        from . import grade
-        options = grade.Options(workers=args.workers, cell_timeout=args.cell_timeout, job_timeout=args.timeout,
-                                memory_mb=args.memory_mb, progress=not args.quiet)
+        from . import grade, reports, roster
         try:
+            options = grade.Options(workers=args.workers, cell_timeout=args.cell_timeout, job_timeout=args.timeout,
+                                    memory_mb=args.memory_mb, progress=not args.quiet, assignment=args.assignment,
+                                    roster=roster.read(args.roster) if args.roster else None)
             results = grade.grade(args.submissions, args.out, options)
         except (FileNotFoundError, ValueError) as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
-        print(grade.gradebook_table(results))
-        print(f"\nWrote {Path(args.out) / 'grades.csv'}, exercises.csv, flags.csv and feedback/")
+        merged = reports.read_grades(args.out)  # this run's grades and the earlier runs' kept ones
+        print(reports.table(merged) if merged else grade.gradebook_table(results))
+        print(f"\nWrote {Path(args.out) / 'grades.csv'}, exercises.csv, flags.csv, gradebook_wide.csv, "
+              f"canvas_grades.csv and feedback/")
         failed = grade.internal_errors(results)
         if failed:
             print(f"error: the grader failed on {len(failed)} of {len(results)} submissions (internal grader error, "

@@ -6,7 +6,6 @@ result. Writes grades.csv, exercises.csv, flags.csv, feedback/ and an nbgrader
 gradebook.db with every final score to ``out``.
 """
 
-import csv
 import functools
 import hashlib
 import json
@@ -21,14 +20,17 @@ import threading
 import time
 from pathlib import Path
 
-from . import course, exercises, feedback, stopping
+from . import course, exercises, feedback, lms, roster, stopping
 from .job import INTERNAL_ERROR, failed_result
 from . import notebook as nbtools
+from .lms import MAX_ZIP_BYTES, MAX_ZIP_FILES, unpack  # noqa: F401 (importable from here, as before)
+from .reports import _number, gradebook_table, per_function, write_reports  # noqa: F401
 
 
 class Options:
     def __init__(self, workers=1, cell_timeout=course.CELL_TIMEOUT, call_timeout=20.0, verify_seconds=300.0,
-                 job_timeout=900.0, memory_mb=3072, progress=True, isolate=True):
+                 job_timeout=900.0, memory_mb=3072, progress=True, isolate=True,
+                 assignment=None, roster=None):
         self.workers = max(1, int(workers))
         self.cell_timeout = cell_timeout
         self.call_timeout = call_timeout
@@ -37,35 +39,8 @@ class Options:
         self.memory_mb = memory_mb
         self.progress = progress
         self.isolate = isolate
-
-
-MAX_ZIP_BYTES = 2 * 1024**3
-MAX_ZIP_FILES = 100_000
-
-
-def unpack(archive, dest):
-    """Extract a zip of submissions (as an LMS hands them out) safely; returns the folder of student folders."""
-    import stat
-    import zipfile
-
-    try:
-        with zipfile.ZipFile(archive) as zf:
-            members = zf.infolist()
-            if len(members) > MAX_ZIP_FILES or sum(m.file_size for m in members) > MAX_ZIP_BYTES:
-                raise ValueError(f"{archive}: too large to unpack ({len(members)} files)")
-            for member in members:
-                parts = Path(member.filename).parts
-                if member.filename.startswith("/") or ".." in parts or stat.S_ISLNK(member.external_attr >> 16):
-                    raise ValueError(f"{archive}: refusing the unsafe entry {member.filename!r}")
-            zf.extractall(dest)
-    except zipfile.BadZipFile as error:
-        raise ValueError(f"{archive}: not a valid zip file ({error})") from None
-    top = [p for p in Path(dest).iterdir() if not p.name.startswith((".", "__MACOSX"))]
-    # A zip of one folder holding the student folders: grade inside it.
-    if len(top) == 1 and top[0].is_dir() and all(p.is_dir() for p in top[0].iterdir()) and \
-            not any(p.name in exercises.EXERCISES for p in top[0].iterdir()):
-        return top[0]
-    return Path(dest)
+        self.assignment = assignment  # grade only this assignment; the one a Canvas or Moodle export holds
+        self.roster = roster  # a roster.Roster: gradebook_wide.csv and canvas_grades.csv list every student
 
 
 def discover(submissions):
@@ -92,10 +67,6 @@ def discover(submissions):
                     hint = f"; found {', '.join(others)}" if others else ""
                     found.append((student_dir.name, entry.name, None, f"missing notebook {expected.name}{hint}"))
     return found
-
-
-def is_zip(path):
-    return str(path).lower().endswith(".zip")
 
 
 class Progress:
@@ -210,19 +181,18 @@ def assignment_maximum(assignment):
 
 
 @stopping.stoppable  # Ctrl-C or SIGTERM: every job killed, temporary folders removed, exit 130 or 143
-def grade(submissions, out, options=None):
+def grade(submissions, out, options=None, _staged=None):
     """Grade everything under ``submissions``; returns the list of results (also written as CSVs)."""
     options = options or Options()
     # Jobs run in their own working folders: every path they are given must be absolute.
     out, submissions = Path(out).resolve(), Path(submissions).resolve()
-    if submissions.is_file() and is_zip(submissions):
-        unpacked = Path(tempfile.mkdtemp(prefix="cfs-unzip-"))
-        try:
-            return grade(unpack(submissions, unpacked), out, options)
-        finally:
-            shutil.rmtree(unpacked, ignore_errors=True)
+    if _staged is None:
+        staged = lms.stage(submissions, options.assignment)  # a zip unpacked, a Canvas or Moodle export converted
+        if staged:
+            with staged:
+                return grade(staged.folder, out, options, _staged=staged)
     (out / "feedback").mkdir(parents=True, exist_ok=True)
-    entries = discover(submissions)
+    entries = [e for e in discover(submissions) if options.assignment in (None, e[1])]
     graded_assignments = sorted({a for _, a, _, _ in entries if a in exercises.assignment_ids()})
     progress = Progress(len(entries), options.progress)
     with tempfile.TemporaryDirectory(prefix="cfs-grade-") as tmp:
@@ -244,7 +214,7 @@ def grade(submissions, out, options=None):
                     "template": str(template),
                     "feedback": str(out / "feedback" / student / assignment / notebook),
                     "hide": [str(out), str(submissions), str(exercises.NOTEBOOKS),
-                             str(exercises.REPO / ".git")],
+                             str(exercises.REPO / ".git"), *([str(_staged.origin)] if _staged else [])],
                     "isolate": options.isolate,
                     "cell_timeout": options.cell_timeout, "call_timeout": options.call_timeout,
                     "verify_seconds": options.verify_seconds, "memory_mb": options.memory_mb,
@@ -265,7 +235,9 @@ def grade(submissions, out, options=None):
         if template:
             course.record(tmp / "course", results)
             shutil.copy(tmp / "course" / "gradebook.db", out / "gradebook.db")
-    write_reports(results, out)
+    lms.add_flags(results, _staged.flags if _staged else {})
+    lms.add_flags(results, roster.unlisted(results, options.roster))
+    roster.write_gradebooks(write_reports(results, out), out, options.roster)  # the CSVs merged with earlier runs
     for warning in sorted({w for r in results for w in r.get("warnings", [])}):
         print(f"warning: {warning}", file=sys.stderr)
     return results
@@ -274,52 +246,3 @@ def grade(submissions, out, options=None):
 def internal_errors(results):
     """The results the grader itself failed on (a bug of ours, not the student's fault)."""
     return [r for r in results if (r.get("error") or "").startswith(INTERNAL_ERROR)]
-
-
-def _number(value):
-    return f"{float(value):g}"
-
-
-def write_reports(results, out):
-    """grades.csv, exercises.csv (one row per graded function) and flags.csv, sorted for reproducibility."""
-    results = sorted(results, key=lambda r: (r["student"], r["assignment"]))
-    with open(out / "grades.csv", "w", newline="") as f:
-        writer = csv.writer(f, lineterminator="\n")
-        writer.writerow(["student_id", "assignment_id", "score", "max_score"])
-        for r in results:
-            writer.writerow([r["student"], r["assignment"], _number(sum(r["scores"].values())), _number(sum(r["max_scores"].values()))])
-    with open(out / "exercises.csv", "w", newline="") as f:
-        writer = csv.writer(f, lineterminator="\n")
-        writer.writerow(["student_id", "assignment_id", "grade_id", "score", "max_score"])
-        for r in results:
-            for function, (score, maximum) in sorted(per_function(r).items()):
-                writer.writerow([r["student"], r["assignment"], function, _number(score), _number(maximum)])
-    with open(out / "flags.csv", "w", newline="") as f:
-        writer = csv.writer(f, lineterminator="\n")
-        writer.writerow(["student_id", "assignment_id", "reason"])
-        for r in results:
-            for reason in ([r["error"]] if r["error"] else []) + r["flags"]:
-                writer.writerow([r["student"], r["assignment"], reason])
-
-
-def per_function(result):
-    """Sum test-cell scores into exercises: ``{function: (score, max_score)}``."""
-    totals = {}
-    for grade_id, maximum in result["max_scores"].items():
-        function = exercises.function_of_test(grade_id, result["assignment"]) or grade_id
-        score, top = totals.get(function, (0.0, 0.0))
-        totals[function] = (score + result["scores"].get(grade_id, 0.0), top + maximum)
-    return totals
-
-
-def gradebook_table(results):
-    """The gradebook as a text table: one row per student, one column per assignment."""
-    students = sorted({r["student"] for r in results})
-    assignments = sorted({r["assignment"] for r in results if r["assignment"]})
-    cell = {(r["student"], r["assignment"]): f"{_number(sum(r['scores'].values()))}/{_number(sum(r['max_scores'].values()))}" for r in results}
-    width = max([len("student")] + [len(s) for s in students])
-    columns = [max(len(a), 7) for a in assignments]
-    lines = ["student".ljust(width) + "  " + "  ".join(a.ljust(w) for a, w in zip(assignments, columns))]
-    for student in students:
-        lines.append(student.ljust(width) + "  " + "  ".join(cell.get((student, a), "-").ljust(w) for a, w in zip(assignments, columns)))
-    return "\n".join(lines)
