@@ -2,7 +2,8 @@
 
 Each submission is graded by its own process (``job``) in its own copy of the
 course, so a crash, a timeout or a hostile notebook costs only that student's
-result. Writes grades.csv, exercises.csv, flags.csv, feedback/ and an nbgrader
+result. Writes grades.csv, exercises.csv, flags.csv (merged with earlier runs: reports.py),
+gradebook_wide.csv, canvas_grades.csv (roster.py), feedback/ and an nbgrader
 gradebook.db with every final score to ``out``.
 """
 

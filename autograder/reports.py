@@ -79,32 +79,37 @@ def set_aside(path):
         number += 1
 
 
+def merge(path, header, graded, new_rows):
+    """Write ``path``: its rows of pairs not in ``graded`` kept, then ``new_rows``; sorted by pair. Returns the rows.
+
+    Any report keyed by (student_id, assignment_id) in its first two columns can be merged so.
+    """
+    path = Path(path)
+    kept = read_rows(path, header)
+    if kept is None:
+        moved = set_aside(path)
+        print(f"warning: {path} is not a {path.name} this grader wrote: kept it as {moved.name}, "
+              f"and started a new {path.name}", file=sys.stderr)
+        kept = []
+    rows = [row for row in kept if (row[0], row[1]) not in graded] + list(new_rows)
+    rows.sort(key=lambda row: (row[0], row[1]))  # stable: a pair's rows keep their order
+    partial = path.with_suffix(".tmp")
+    with open(partial, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+    partial.replace(path)  # atomic: a killed run leaves the old file or the new one
+    return rows
+
+
 def write_reports(results, out):
-    """grades.csv, exercises.csv (one row per graded function) and flags.csv, merged and sorted.
+    """grades.csv, exercises.csv (one row per graded function) and flags.csv, merged with what ``out`` holds.
 
     Returns the merged rows of grades.csv (``[student_id, assignment_id, score, max_score]``).
     """
-    out = Path(out)
     graded = {(r["student"], r["assignment"]) for r in results}
-    merged = {}
-    for name, header in (GRADES, EXERCISES, FLAGS):
-        path = out / name
-        kept = read_rows(path, header)
-        if kept is None:
-            moved = set_aside(path)
-            print(f"warning: {path} is not a {name} this grader wrote: kept it as {moved.name}, "
-                  f"and started a new {name}", file=sys.stderr)
-            kept = []
-        rows = [row for row in kept if (row[0], row[1]) not in graded]
-        rows += [row for r in results for row in rows_of(r)[name]]
-        rows.sort(key=lambda row: (row[0], row[1]))  # stable: a pair's rows keep their order
-        partial = path.with_suffix(".tmp")
-        with open(partial, "w", newline="", encoding="utf-8") as f:
-            writer = csv.writer(f, lineterminator="\n")
-            writer.writerow(header)
-            writer.writerows(rows)
-        partial.replace(path)  # atomic: a killed run leaves the old file or the new one
-        merged[name] = rows
+    merged = {name: merge(Path(out) / name, header, graded, [row for r in results for row in rows_of(r)[name]])
+              for name, header in (GRADES, EXERCISES, FLAGS)}
     return merged[GRADES[0]]
 
 
