@@ -81,3 +81,20 @@ def test_a_report_that_is_not_ours_is_set_aside_whole_not_overwritten(answers, t
     assert again.returncode == 0, again.stderr[-2000:]
     assert (out / "grades.foreign.csv").read_bytes() == foreign
     assert (out / "grades.foreign-2.csv").read_bytes() == b"other\n"
+
+
+def test_grades_csv_and_the_gradebooks_hold_the_final_score(tmp_path):
+    """auto + manual - late penalty, never below 0 (the shared rule), in grades.csv and gradebook_wide.csv."""
+    from autograder import reports, roster
+
+    def result(student, manual, penalty):
+        return {"student": student, "assignment": CONV, "scores": {"test_im2col": 3.0, "test_col2im": 1.5},
+                "max_scores": {"test_im2col": 3.0, "test_col2im": 3.0}, "flags": [], "error": None,
+                "manual_score": manual, "late_penalty": penalty}
+
+    rows = reports.write_reports([result("ann", 2, 1), result("ben", 0, 10), result("cy", 0, 0)], tmp_path)
+    roster.write_gradebooks(rows, tmp_path)
+    expected = {"ann": "5.5", "ben": "0", "cy": "4.5"}  # 3 + 1.5 + 2 - 1; 4.5 - 10 -> 0; 4.5
+    assert {r["student_id"]: r["score"] for r in read_csv(tmp_path / "grades.csv")} == expected
+    assert {r["student_id"]: r[CONV] for r in read_csv(tmp_path / "gradebook_wide.csv")} == expected
+    assert {r["max_score"] for r in read_csv(tmp_path / "grades.csv")} == {"6"}
