@@ -86,11 +86,11 @@ def read_export(folder):
         moodle, canvas = MOODLE.match(entry.name), CANVAS.match(entry.name)
         if entry.is_dir() and moodle and not moodle["file"]:
             kinds.add("Moodle")
-            files += [File(p, moodle["user"], str(p.relative_to(entry))) for p in sorted(entry.rglob("*"))
-                      if p.is_file() and not p.name.startswith(IGNORED)]
+            files += [File(p, moodle["user"], str(p.relative_to(entry)), order=(resubmission(p.name)[1],))
+                      for p in sorted(entry.rglob("*")) if p.is_file() and not p.name.startswith(IGNORED)]
         elif entry.is_file() and moodle:
             kinds.add("Moodle")
-            files.append(File(entry, moodle["user"], moodle["file"]))
+            files.append(File(entry, moodle["user"], moodle["file"], order=(resubmission(moodle["file"])[1],)))
         elif entry.is_file() and canvas:
             kinds.add("Canvas")
             files.append(File(entry, canvas["user"], canvas["file"], late=bool(canvas["late"]),

@@ -138,3 +138,23 @@ def test_an_nbgrader_layout_zip_needs_no_assignment(answers, tmp_path):
     assert run.returncode == 0, run.stderr[-2000:]
     assert set(by_pair(read_csv(tmp_path / "graded" / "grades.csv"))) == {("alice", TOUR)}
     assert [r["student_id"] for r in read_csv(tmp_path / "graded" / "gradebook_wide.csv")] == ["alice"]
+
+
+def test_which_of_a_students_files_is_graded(tmp_path):
+    """The choice among one student's files (no grading needed to check it)."""
+    from autograder.lms import File, choose
+
+    def files(*names, late=False):
+        return [File(tmp_path / name, "7", name, late=late, order=(i,)) for i, name in enumerate(names)]
+
+    chosen, flags = choose(files("Untitled.ipynb", "notes.txt"), "tour.ipynb")
+    assert chosen.original == "Untitled.ipynb"
+    assert flags == ["graded Untitled.ipynb as tour.ipynb: the only notebook submitted",
+                     "not graded (not the notebook tour.ipynb): notes.txt"]
+    chosen, flags = choose(files("a.ipynb", "b.ipynb"), "tour.ipynb")
+    assert chosen is None and flags == ["none of the notebooks submitted (a.ipynb, b.ipynb) is tour.ipynb: none graded"]
+    chosen, flags = choose(files("tour-1.ipynb", "tour.ipynb", "other.ipynb", late=True), "tour.ipynb")
+    assert chosen.original == "tour.ipynb"  # the higher order wins (for Canvas: -N, then the file id)
+    assert flags[0] == LATE_FLAG and "2 copies of tour.ipynb" in flags[1] and flags[2].endswith(": other.ipynb")
+    chosen, flags = choose(files("Tour.ipynb"), "tour.ipynb")
+    assert chosen.original == "Tour.ipynb" and flags == []
