@@ -56,7 +56,7 @@ def rows_of(result):
 def read_rows(path, header):
     """The rows of one of our report files; ``[]`` if it is missing; None if it is not ours or not whole."""
     try:
-        with open(path, newline="", encoding="utf-8") as f:
+        with open(path, newline="", encoding="utf-8-sig") as f:  # -sig: a file re-saved by Excel
             table = list(csv.reader(f))
     except FileNotFoundError:
         return []

@@ -98,3 +98,14 @@ def test_grades_csv_and_the_gradebooks_hold_the_final_score(tmp_path):
     assert {r["student_id"]: r["score"] for r in read_csv(tmp_path / "grades.csv")} == expected
     assert {r["student_id"]: r[CONV] for r in read_csv(tmp_path / "gradebook_wide.csv")} == expected
     assert {r["max_score"] for r in read_csv(tmp_path / "grades.csv")} == {"6"}
+
+
+def test_a_report_resaved_with_a_byte_order_mark_is_still_merged(tmp_path):
+    from autograder import reports
+
+    (tmp_path / "grades.csv").write_bytes("\ufeffstudent_id,assignment_id,score,max_score\nzoe,00_tour,0,0\n".encode())
+    result = {"student": "amy", "assignment": CONV, "scores": {"test_im2col": 3.0}, "max_scores": {"test_im2col": 3.0},
+              "flags": [], "error": None}
+    reports.write_reports([result], tmp_path)
+    assert [(r["student_id"], r["score"]) for r in read_csv(tmp_path / "grades.csv")] == [("amy", "3"), ("zoe", "0")]
+    assert not (tmp_path / "grades.foreign.csv").exists()
