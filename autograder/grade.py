@@ -320,7 +320,7 @@ def gradebook_table(results):
     """The gradebook as a text table: one row per student, one column per assignment."""
     students = sorted({r["student"] for r in results})
     assignments = sorted({r["assignment"] for r in results if r["assignment"]})
-    cell = {(r["student"], r["assignment"]): f"{_number(sum(r['scores'].values()))}/{_number(sum(r['max_scores'].values()))}" for r in results}
+    cell = {(r["student"], r["assignment"]): f"{_number(nbcourse.final_score(r))}/{_number(nbcourse.max_score(r))}" for r in results}
     width = max([len("student")] + [len(s) for s in students])
     columns = [max(len(a), 7) for a in assignments]
     lines = ["student".ljust(width) + "  " + "  ".join(a.ljust(w) for a, w in zip(assignments, columns))]

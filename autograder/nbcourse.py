@@ -437,8 +437,11 @@ def page_notes(result):
     if result.get("late_seconds", 0) > 0:
         lines.append(f"Late: submitted {result['submitted_at']}, {result['late_seconds'] / 3600:.1f} h after the due date "
                      f"({result['due_at']}); penalty {result['late_penalty']:g} points.")
+    written = sum(result.get("manual_max_scores", {}).values())
     if result.get("manual_pending"):
         lines.append(f"{result['manual_pending']:g} points of written answers are still to be graded by a person.")
+    elif written:
+        lines.append(f"Written answers, graded by a person: {result.get('manual_score', 0):g} / {written:g} points.")
     if lines:
         lines.append(f"Score: {final_score(result):g} / {max_score(result):g}.")
     return lines

@@ -276,8 +276,9 @@ def test_manual_grades_count_once_given_and_hardened_scores_beat_nbgrader_autogr
             grade = gb.find_grade("explain_symmetry", notebook, A06, student)
             grade.manual_score, grade.needs_manual_grade = given, False
         gb.db.commit()
-    # ... and the same grading command again (cached results): totals include them, hardened auto scores back.
-    autograder(*graded_course["command"], cwd=tmp, timeout=600)
+    # ... and grading again (cached results), as the README types it inside the course: totals include
+    # them, and the hardened auto scores are back.
+    autograder("grade", "submitted", "--out", ".", "--workers", "1", "--quiet", cwd=course, timeout=600)
     penalty = 3 * PER_HOUR
     details = by_student(read_csv(course / "details.csv"))
     assert float(details[me]["manual_score"]) == 2 and float(details[me]["manual_pending"]) == 0
@@ -322,3 +323,43 @@ def test_validate_gives_the_verdict_of_the_visible_tests(graded_course, tmp_path
     ran = authoring.execute(buggy, tmp_path, allow_errors=True)
     failing = [c for c in ran.cells if nbtools.is_test(c) and any(o.get("output_type") == "error" for o in c.outputs)]
     assert failing and int(match.group(1)) == len(failing)
+
+
+def test_regrading_one_student_into_a_plain_out_keeps_everyone_in_its_gradebook(tmp_path):
+    autograder("release", "--out", "release", "00_tour", cwd=tmp_path)
+    for student in ("ann", "ben"):
+        target = tmp_path / "all" / student / "00_tour"
+        target.mkdir(parents=True)
+        shutil.copy(tmp_path / "release" / "00_tour" / exercises.notebook_name("00_tour"), target)
+    shutil.copytree(tmp_path / "all" / "ben", tmp_path / "only-ben" / "ben")
+    autograder("grade", "all", "--out", "graded", "--workers", "1", "--quiet", cwd=tmp_path)
+    from autograder import nbcourse
+
+    with nbcourse.gradebook(tmp_path / "graded") as gb:
+        gb.update_or_create_student("ann", email="ann@example.org")  # the instructor adds an e-mail
+    autograder("grade", "only-ben", "--out", "graded", "--workers", "1", "--quiet", cwd=tmp_path)
+    with nbcourse.gradebook(tmp_path / "graded") as gb:
+        assert {s.id for s in gb.students} == {"ann", "ben"} and gb.find_student("ann").email == "ann@example.org"
+        assert {s.student.id for s in gb.assignment_submissions("00_tour")} == {"ann", "ben"}
+
+
+def test_selfcheck_says_when_a_written_answer_is_not_registered(tmp_path):
+    """A written-answer cell renamed in the notebook: selfcheck names it and the registered one, before running."""
+    import os
+
+    notebooks = tmp_path / "notebooks"
+    nb = nbtools.read(exercises.source_notebook(A06))
+    for cell in nb.cells:
+        if nbtools.grade_id(cell) == "explain_symmetry":
+            cell.metadata["nbgrader"]["grade_id"] = "explain_zeros"
+    (notebooks / A06).mkdir(parents=True)
+    nbformat.write(nb, str(notebooks / A06 / NB06))
+    done = subprocess.run([sys.executable, "-m", "autograder", "selfcheck", A06], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300, env=dict(os.environ, CFS_NOTEBOOKS=str(notebooks)))
+    assert done.returncode == 1
+    assert done.stdout.splitlines() == [
+        f'PROBLEM: written answer cell explain_zeros is not registered for {A06}: add "explain_zeros": 2 to the '
+        f'"written" of {A06} in autograder/exercises.json',
+        f"PROBLEM: {A06}: written answer explain_symmetry is registered in autograder/exercises.json but no manually "
+        f"graded answer cell has grade_id explain_symmetry",
+        "2 problem(s)"], done.stdout + done.stderr
