@@ -32,6 +32,13 @@ def main(argv=None):
     p.add_argument("--roster", help="CSV of the class (student_id[,name,sis_id,sis_login_id,section], or Canvas's "
                    "gradebook export): gradebook_wide.csv and canvas_grades.csv list every rostered student")
 
+    p = verbs.add_parser("course", help="make COURSE a standard nbgrader course root (safe to re-run)")
+    p.add_argument("course", help="the course root to make or refresh")
+    p.add_argument("--exchange", help="nbgrader's exchange folder (default: COURSE/exchange)")
+    p.add_argument("--course-id", help=f"nbgrader course id (default: the one already set, else {'convnets-from-scratch'})")
+    p.add_argument("--due", action="append", default=[], metavar="ID=TIME",
+                   help="a due date, e.g. 01_conv_as_matmul=2026-10-01T23:59:00+00:00 (repeatable; no zone = UTC)")
+
     p = verbs.add_parser("demo", help="release, make sample submissions, grade them and print the gradebook")
     p.add_argument("--out", default="demo", help="output folder (default: demo/)")
     p.add_argument("--workers", type=int, default=CORES, help=f"submissions graded in parallel (default: {CORES})")
@@ -75,6 +82,9 @@ def main(argv=None):
                   f"{failed[0]['error']}", file=sys.stderr)
             return 1
         return 0
+    if args.verb == "course":
+        from . import nbcourse
+        return nbcourse.cli(args)
     if args.verb == "demo":
         from . import demo
         try:

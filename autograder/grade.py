@@ -21,7 +21,7 @@ import threading
 import time
 from pathlib import Path
 
-from . import course, exercises, feedback, lms, roster, stopping
+from . import course, exercises, feedback, lms, nbcourse, roster, stopping
 from .job import INTERNAL_ERROR, failed_result
 from . import notebook as nbtools
 from .lms import MAX_ZIP_BYTES, MAX_ZIP_FILES, unpack  # noqa: F401 (importable from here, as before)
@@ -124,6 +124,10 @@ def run_job(request, workdir, timeout):
     page = workdir / "feedback.html"
     if page.exists():
         feedback.deliver(page, request["feedback"])  # the page, and MathJax beside it
+    graded = workdir / "autograded.ipynb"
+    if request.get("autograded") and graded.exists():  # a course root: formgrader's manual grading needs it
+        Path(request["autograded"]).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(graded, request["autograded"])
     return result
 
 
@@ -214,6 +218,7 @@ def grade(submissions, out, options=None, _staged=None):
                     "submission": str(path) if path else None, "problem": problem,
                     "template": str(template),
                     "feedback": str(out / "feedback" / student / assignment / notebook),
+                    "autograded": nbcourse.autograded_target(out, student, assignment),
                     "hide": [str(out), str(submissions), str(exercises.NOTEBOOKS),
                              str(exercises.REPO / ".git"), *([str(_staged.origin)] if _staged else [])],
                     "isolate": options.isolate,
@@ -233,9 +238,8 @@ def grade(submissions, out, options=None, _staged=None):
             return result
 
         results = stopping.run_all(one, enumerate(entries), options.workers)  # a signal stops it cleanly
-        if template:
-            course.record(tmp / "course", results)
-            shutil.copy(tmp / "course" / "gradebook.db", out / "gradebook.db")
+        if template:  # out's gradebook merged; late work and written answers (autograder/nbcourse.py)
+            nbcourse.finish(results, out, submissions, tmp / "course")
     lms.add_flags(results, _staged.flags if _staged else {})
     lms.add_flags(results, roster.unlisted(results, options.roster))
     roster.write_gradebooks(write_reports(results, out), out, options.roster)  # the CSVs merged with earlier runs

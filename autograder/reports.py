@@ -29,7 +29,8 @@ def final_score(result):
 
 
 def maximum(result):
-    return sum(result["max_scores"].values())
+    """The autograded maximum plus the assignment's manually graded points."""
+    return sum(result["max_scores"].values()) + sum(result.get("manual_max_scores", {}).values())
 
 
 def per_function(result):
