@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from . import course, demo, exercises, grade
+from . import course, demo, exercises, grade, nbcourse
 from . import notebook as nbtools
 
 
@@ -64,6 +64,7 @@ def registration_problems(assignment):
         if exercises.function_of_test(gid, assignment) is None and not any(name_of_test(gid, a) for a in unregistered):
             problems.append(f"test cell {gid} of {assignment} grades no registered function: name it "
                             f"test_<function> or test_<function>_<suffix> after one of {', '.join(functions) or 'none'}")
+    problems += nbcourse.written_problems(assignment, nb)  # manually graded answers: "written" in the registry
     for function in functions:
         if function not in answers:
             problems.append(f"{assignment}: {function} is registered in {registry} but no answer cell has grade_id {function}")
@@ -144,8 +145,8 @@ def selfcheck(assignments):
             problems.append(f"{r['assignment']}: the reference solution scores {score:g}/{top:g}; lost {lost} {detail}")
         if r["student"] == "blank" and score != 0:
             problems.append(f"{r['assignment']}: an untouched release scores {score:g}/{top:g}")
-        if r["student"] == "reference" and r["flags"]:
-            problems.append(f"{r['assignment']}: the reference solution is flagged: {detail}")
+        if r["student"] == "reference" and nbcourse.review_flags(r):  # a written answer to grade is no problem
+            problems.append(f"{r['assignment']}: the reference solution is flagged: {'; '.join(nbcourse.review_flags(r))}")
     return problems
 
 

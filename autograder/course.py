@@ -141,34 +141,6 @@ def set_scores(root, assignment, student, final):
         gb.db.commit()
 
 
-def record(root, results):
-    """Write every result's final cell scores into the course's gradebook (one nbgrader gradebook for all).
-
-    Only the grader's own process writes here, after every job has finished.
-    """
-    from nbgrader.api import MissingEntry
-
-    with quiet(), gradebook(root) as gb:
-        for result in results:
-            assignment, student = result["assignment"], result["student"]
-            try:
-                gb.find_assignment(assignment)
-            except MissingEntry:
-                continue  # an unknown assignment folder: only in the CSVs
-            gb.update_or_create_student(student)
-            try:
-                gb.remove_submission(assignment, student)
-            except MissingEntry:
-                pass
-            gb.add_submission(assignment, student)
-            notebook = exercises.notebook_name(assignment).removesuffix(".ipynb")
-            for name, score in result["scores"].items():
-                grade = gb.find_grade(name, notebook, assignment, student)
-                grade.auto_score = score
-                grade.needs_manual_grade = False
-        gb.db.commit()
-
-
 def environment_for_kernels():
     """Environment every student kernel inherits: quiet, single-threaded, headless plots."""
     os.environ.update({

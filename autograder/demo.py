@@ -6,7 +6,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import course, exercises, grade, samples
+from . import course, exercises, grade, nbcourse, samples
 from . import notebook as nbtools
 
 
@@ -110,11 +110,12 @@ def verdict(results, expectations):
             problems.append(f"{student}/{assignment}: not graded at all")
             continue
         score, top = sum(result["scores"].values()), sum(result["max_scores"].values())
-        reasons = ([result["error"]] if result["error"] else []) + result["flags"]
+        # Written answers waiting for a person are pending, not lost: neither a lost point nor a problem flag.
+        reasons = ([result["error"]] if result["error"] else []) + nbcourse.review_flags(result)
         if expected == "full":
             if score != top or top == 0 and exercises.functions(assignment):
                 problems.append(f"{student}/{assignment}: expected full marks, got {score:g}/{top:g} {reasons}")
-            elif result["flags"]:
+            elif nbcourse.review_flags(result):
                 problems.append(f"{student}/{assignment}: full marks but flagged: {reasons}")
         elif expected == "zero":
             if score != 0:
@@ -126,6 +127,6 @@ def verdict(results, expectations):
             lost = {f for f, (got, maximum) in grade.per_function(result).items() if got < maximum}
             if lost != set(broken):
                 problems.append(f"{student}/{assignment}: expected to lose exactly {sorted(broken)}, lost {sorted(lost)}")
-            if student == "delegates" and not result["flags"]:
+            if student == "delegates" and not nbcourse.review_flags(result):
                 problems.append(f"{student}/{assignment}: delegation was not flagged")
     return problems

@@ -3,7 +3,8 @@
 It is the one place where an assignment or an exercise is registered: the
 release, the grader, the samples and the tests all read it from here. It is
 the machine-readable list of the course contract (``docs/COURSE_SPEC.md``):
-``{assignment id: {"notebook": file name, "functions": [graded function, ...]}}``
+``{assignment id: {"notebook": file name, "functions": [graded function, ...], "written": {grade_id: points}}}``
+(``"written"``, the manually graded answers, only where there are some)
 in course order. An assignment or an exercise that an instructor adds goes
 there first (see ``notebooks/README.md``, "Adding an assignment or an exercise").
 """
@@ -56,6 +57,11 @@ def notebook_name(assignment):
 
 def functions(assignment):
     return list(_spec(assignment)["functions"])
+
+
+def written(assignment):
+    """``{grade_id: points}`` of the assignment's manually graded answer cells (``"written"`` in the registry)."""
+    return {grade_id: float(points) for grade_id, points in _spec(assignment).get("written", {}).items()}
 
 
 def source_notebook(assignment):

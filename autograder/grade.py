@@ -21,7 +21,7 @@ import threading
 import time
 from pathlib import Path
 
-from . import course, exercises, feedback, stopping
+from . import course, exercises, feedback, nbcourse, stopping
 from .job import INTERNAL_ERROR, failed_result
 from . import notebook as nbtools
 
@@ -152,6 +152,10 @@ def run_job(request, workdir, timeout):
     page = workdir / "feedback.html"
     if page.exists():
         feedback.deliver(page, request["feedback"])  # the page, and MathJax beside it
+    graded = workdir / "autograded.ipynb"
+    if request.get("autograded") and graded.exists():  # a course root: formgrader's manual grading needs it
+        Path(request["autograded"]).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(graded, request["autograded"])
     return result
 
 
@@ -243,6 +247,7 @@ def grade(submissions, out, options=None):
                     "submission": str(path) if path else None, "problem": problem,
                     "template": str(template),
                     "feedback": str(out / "feedback" / student / assignment / notebook),
+                    "autograded": nbcourse.autograded_target(out, student, assignment),
                     "hide": [str(out), str(submissions), str(exercises.NOTEBOOKS),
                              str(exercises.REPO / ".git")],
                     "isolate": options.isolate,
@@ -262,9 +267,8 @@ def grade(submissions, out, options=None):
             return result
 
         results = stopping.run_all(one, enumerate(entries), options.workers)  # a signal stops it cleanly
-        if template:
-            course.record(tmp / "course", results)
-            shutil.copy(tmp / "course" / "gradebook.db", out / "gradebook.db")
+        if template:  # out's gradebook merged; late work and written answers (autograder/nbcourse.py)
+            nbcourse.finish(results, out, submissions, tmp / "course")
     write_reports(results, out)
     for warning in sorted({w for r in results for w in r.get("warnings", [])}):
         print(f"warning: {warning}", file=sys.stderr)
@@ -287,7 +291,7 @@ def write_reports(results, out):
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(["student_id", "assignment_id", "score", "max_score"])
         for r in results:
-            writer.writerow([r["student"], r["assignment"], _number(sum(r["scores"].values())), _number(sum(r["max_scores"].values()))])
+            writer.writerow([r["student"], r["assignment"], _number(nbcourse.final_score(r)), _number(nbcourse.max_score(r))])
     with open(out / "exercises.csv", "w", newline="") as f:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(["student_id", "assignment_id", "grade_id", "score", "max_score"])
@@ -316,7 +320,7 @@ def gradebook_table(results):
     """The gradebook as a text table: one row per student, one column per assignment."""
     students = sorted({r["student"] for r in results})
     assignments = sorted({r["assignment"] for r in results if r["assignment"]})
-    cell = {(r["student"], r["assignment"]): f"{_number(sum(r['scores'].values()))}/{_number(sum(r['max_scores'].values()))}" for r in results}
+    cell = {(r["student"], r["assignment"]): f"{_number(nbcourse.final_score(r))}/{_number(nbcourse.max_score(r))}" for r in results}
     width = max([len("student")] + [len(s) for s in students])
     columns = [max(len(a), 7) for a in assignments]
     lines = ["student".ljust(width) + "  " + "  ".join(a.ljust(w) for a, w in zip(assignments, columns))]

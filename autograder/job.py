@@ -383,6 +383,7 @@ def grade(request, outbox):
     course.set_scores(root, sub.assignment, sub.student, sub.scores)
     notebook = exercises.notebook_name(sub.assignment)
     nbformat.write(annotate(graded, sub), str(root / "autograded" / sub.student / sub.assignment / notebook))
+    outbox.write("autograded.ipynb", nbformat.writes(graded))  # for formgrader, when grading into a course root
     with course.quiet():
         outcome = course.api(root).generate_feedback(sub.assignment, sub.student)
     produced = root / "feedback" / sub.student / sub.assignment / notebook.replace(".ipynb", ".html")

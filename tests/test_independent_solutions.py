@@ -45,6 +45,7 @@ def test_there_are_independent_solutions_of_every_assignment():
 def test_independent_solution_gets_full_marks_without_a_flag(graded, assignment):
     lost = [(r["grade_id"], f"{r['score']}/{r['max_score']}") for r in graded["exercises"]
             if r["assignment_id"] == assignment and float(r["score"]) < float(r["max_score"])]
-    flags = [r["reason"] for r in graded["flags"] if r["assignment_id"] == assignment]
+    flags = [r["reason"] for r in graded["flags"] if r["assignment_id"] == assignment
+             and not r["reason"].startswith("needs manual grading:")]  # written answers wait for a person
     assert [r for r in graded["grades"] if r["assignment_id"] == assignment], "not graded"
     assert not lost and not flags, (lost, flags)

@@ -61,14 +61,24 @@ def contract_document():
             if bullet.startswith("- "):
                 signatures = " ".join(bullet.split()).split(" \u2014 ", 1)[0]  # before the em dash: the names
                 contract[assignment.strip()]["functions"] += re.findall(r"`(\w+)\(", signatures)
+    written = text.split("## Written answers", 1)[1].split("\n## ", 1)[0] if "## Written answers" in text else ""
+    for section in written.split("\n### ")[1:]:
+        assignment, body = section.split("\n", 1)
+        cells = re.findall(r"^- `(\w+)` \((\d+) points?\)", body, re.M)
+        contract[assignment.strip()]["written"] = {grade_id: int(points) for grade_id, points in cells}
     return contract
+
+
+def without_written(registry):
+    """The registry as the shared contract of the nine notebooks has it (written answers came later, issue 14)."""
+    return {a: {k: v for k, v in spec.items() if k != "written"} for a, spec in registry.items()}
 
 
 def test_exercise_list_is_the_contracts():
     shared = REPO.parent / "shared" / "exercises.json"
     ours = json.loads((REPO / "autograder" / "exercises.json").read_text())
     if shared.exists():
-        assert ours == json.loads(shared.read_text())
+        assert without_written(ours) == json.loads(shared.read_text())
     assert ours == contract_document()
     assert list(ours) == list(contract_document())  # course order
 
@@ -77,7 +87,9 @@ def test_the_contract_document_is_the_shared_one():
     shared = REPO.parent / "shared" / "COURSE_SPEC.md"
     if not shared.exists():
         pytest.skip("no ../shared/COURSE_SPEC.md beside this checkout to compare with")
-    assert (REPO / "docs" / "COURSE_SPEC.md").read_text() == shared.read_text(), \
+    ours = (REPO / "docs" / "COURSE_SPEC.md").read_text()
+    before, _, after = ours.partition("## Written answers")  # the repo's addition (issue 14): the rest is shared
+    assert before + (after[after.index("\n## ") + 1:] if after else "") == shared.read_text(), \
         "docs/COURSE_SPEC.md differs from ../shared/COURSE_SPEC.md: copy the contract into the repo"
     assert json.loads((REPO / "docs" / "exercises.json").read_text()) == json.loads((REPO / "autograder" / "exercises.json").read_text())
 
