@@ -15,7 +15,9 @@ term:
    in the course root, and ``nbgrader release_feedback``;
 5. alice fetches the feedback in the Assignments tab and opens it: the page names the exercises and
    gives the hardened scores; the gradebook (nbgrader's API) holds the same scores;
-6. the instructor logs in and opens formgrader's gradebook, which shows both students' scores.
+6. the instructor logs in and opens formgrader (menu Nbgrader > Formgrader, Manage Students): both
+   students' hardened scores. The instructor's ``jupyter_server_config.py`` allows same-origin frames
+   (jupyterhub-singleuser sends ``frame-ancestors 'none'``, which leaves JupyterLab's Formgrader tab blank).
 
 Expected scores come from the source notebook's test cells (their points), not from the grader.
 
@@ -51,7 +53,7 @@ import pytest
 from autograder import exercises, samples
 from autograder import notebook as nbtools
 
-ASSIGNMENT = "04_pooling"  # quick to grade, several named exercises
+ASSIGNMENT = "04_pooling"  # quick to grade, six named exercises (00_tour has none: its feedback names no exercise)
 NOTEBOOK = exercises.notebook_name(ASSIGNMENT)
 COURSE_ID = "convnets-101"
 INSTRUCTOR, STUDENTS = "instructor", ("alice", "bob")
@@ -396,7 +398,7 @@ def submit_on_the_cli(home):
 
 def student_opens_feedback(page, screens):
     """Assignments tab: Fetch Feedback, then "(view feedback)" (the file browser goes to the folder), then the
-    page itself in JupyterLab's HTML viewer, trusted so that its MathJax runs. Returns the summary's text."""
+    page itself in JupyterLab's HTML viewer, trusted (its scripts may run). Returns the heading: score and summary."""
     page.reload()
     expect(page.locator("#jp-main-dock-panel")).to_be_visible()
     panel = page.locator("#assignments")
@@ -416,9 +418,9 @@ def student_opens_feedback(page, screens):
     viewer = page.locator(".jp-HTMLViewer:visible")
     expect(viewer).to_be_visible()
     page.get_by_role("button", name="Trust HTML").click()
-    toc = page.frame_locator(".jp-HTMLViewer:visible iframe").locator("#toc")
-    expect(toc).to_contain_text(ANSWERED)
-    summary = toc.inner_text()
+    heading = page.frame_locator(".jp-HTMLViewer:visible iframe").locator(".panel-heading")  # score, then #toc
+    expect(heading.locator("#toc")).to_contain_text(ANSWERED)
+    summary = heading.inner_text()
     screens.take(page, "alice-feedback-page")
     return summary
 
@@ -482,6 +484,7 @@ def test_a_class_on_jupyterhub(hub, tmp_path):
             for number, context in enumerate(browser.contexts):  # what each page showed when it failed
                 for page in context.pages:
                     screens.take(page, f"failure-{number}")
+            print(f"JupyterHub's log ends with:\n{hub['log'].read_text()[-4000:]}", file=sys.stderr)
             raise
         finally:
             browser.close()
