@@ -386,7 +386,13 @@ def merge_gradebook(folder, results, course_id, built, submissions, config):
         shutil.copy(Path(built) / "gradebook.db", folder / "gradebook.db")
     known = [r for r in results if r["assignment"] in exercises.assignment_ids()]
     for assignment in sorted({r["assignment"] for r in known}):
-        ensure_assignment(folder, course_id, assignment, built)
+        try:
+            ensure_assignment(folder, course_id, assignment, built)
+        except RuntimeError as error:  # the grades still go in, cell by cell, where the gradebook has the cell
+            reason = str(error).splitlines()[0]
+            for result in known:
+                if result["assignment"] == assignment:
+                    result["warnings"] = result.get("warnings", []) + [f"{folder / 'gradebook.db'}: {reason}"]
     for result in known:
         timestamp = read_timestamp(submissions, result["student"], result["assignment"])
         result["manual_max_scores"] = manual_cells(result["assignment"])
