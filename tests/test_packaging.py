@@ -38,8 +38,9 @@ def _requirement_names(requirements):
 
 
 def test_environment_yml_mirrors_the_pyproject_dependencies():
+    """Everything `pip install -e '.[test]'` installs, the conda environment has too (the test extra included)."""
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    wanted = _requirement_names(project["dependencies"] + ["pytest>=8"])
+    wanted = _requirement_names(project["dependencies"] + project["optional-dependencies"]["test"])
     text = (REPO / "environment.yml").read_text().split("dependencies:", 1)[1]
     listed = [line.strip()[2:] for line in text.splitlines()
               if line.strip().startswith("- ") and not line.strip().startswith(("- python", "- pip", "- -e"))]
