@@ -10,21 +10,18 @@ cells and the points an instructor gave them in formgrader) and writes them into
 in a course root, ``autograded/`` for formgrader and ``feedback/`` ready for ``release_feedback``.
 """
 
-import csv
 import html
 import math
 import re
 import shutil
 import sys
-import tempfile
-from datetime import datetime
 from pathlib import Path
 
 import nbformat
 from traitlets import Float
 from traitlets.config import Config
 
-from . import course, exercises
+from . import course, exercises, reports
 from . import notebook as nbtools
 
 CONFIG_FILE = "nbgrader_config.py"
@@ -302,16 +299,6 @@ def review_flags(result):
     return [f for f in result["flags"] if not f.startswith((MANUAL_FLAG + ":", LATE_FLAG + ":"))]
 
 
-def final_score(result):
-    """Auto score + manual points given − late penalty, never below 0 (as reports.final_score)."""
-    return max(0.0, sum(result["scores"].values()) + result.get("manual_score", 0.0) - result.get("late_penalty", 0.0))
-
-
-def max_score(result):
-    """The autograded maximum plus the assignment's manual points."""
-    return sum(result["max_scores"].values()) + sum(result.get("manual_max_scores", {}).values())
-
-
 # --- the merged gradebook --------------------------------------------------------------------------
 
 def ensure_assignment(folder, course_id, assignment, built):
@@ -449,7 +436,7 @@ def page_notes(result):
     elif written:
         lines.append(f"Written answers, graded by a person: {result.get('manual_score', 0):g} / {written:g} points.")
     if lines:
-        lines.append(f"Score: {final_score(result):g} / {max_score(result):g}.")
+        lines.append(f"Score: {reports.final_score(result):g} / {reports.maximum(result):g}.")
     return lines
 
 
@@ -475,18 +462,14 @@ DETAILS_COLUMNS = ["student_id", "assignment_id", "auto_score", "manual_score", 
 
 
 def write_details(results, out):
-    """details.csv: how each final score is made (auto + manual − late penalty) and when it was submitted."""
-    def number(value):
-        return f"{float(value):g}"
-
-    with open(Path(out) / "details.csv", "w", newline="") as f:
-        writer = csv.writer(f, lineterminator="\n")
-        writer.writerow(DETAILS_COLUMNS)
-        for r in sorted(results, key=lambda r: (r["student"], r["assignment"])):
-            writer.writerow([r["student"], r["assignment"], number(sum(r["scores"].values())),
-                             number(r.get("manual_score", 0)), number(r.get("manual_pending", 0)),
-                             number(r.get("late_penalty", 0)), number(final_score(r)), number(max_score(r)),
-                             r.get("submitted_at", ""), r.get("due_at", "")])
+    """details.csv: how each final score is made (auto + manual − late penalty) and when it was submitted;
+    merged like grades.csv (a regrade keeps every other student's rows)."""
+    number = reports._number
+    rows = [[r["student"], r["assignment"], number(sum(r["scores"].values())),
+             number(r.get("manual_score", 0)), number(r.get("manual_pending", 0)),
+             number(r.get("late_penalty", 0)), number(reports.final_score(r)), number(reports.maximum(r)),
+             r.get("submitted_at", ""), r.get("due_at", "")] for r in results]
+    reports.merge(Path(out) / "details.csv", DETAILS_COLUMNS, {(r["student"], r["assignment"]) for r in results}, rows)
 
 
 def autograded_target(out, student, assignment):
