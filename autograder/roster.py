@@ -88,17 +88,17 @@ def unlisted(results, roster):
 
 
 def _course_order(assignments):
-    order = list(exercises.EXERCISES)
-    return sorted(assignments, key=lambda a: (order.index(a) if a in order else len(order), a))
+    return sorted(assignments, key=list(exercises.EXERCISES).index)
 
 
 def write_gradebooks(rows, out, roster=None):
     """gradebook_wide.csv and canvas_grades.csv from the merged grades.csv ``rows``."""
     out = Path(out)
-    scores = {(student, assignment): score for student, assignment, score, _ in rows if assignment}
+    # Columns are the course's assignments: a row about a stray file or folder (flagged) makes none.
+    scores = {(student, assignment): score for student, assignment, score, _ in rows if assignment in exercises.EXERCISES}
     maxima = {}
     for _, assignment, _, top in rows:
-        if assignment:
+        if assignment in exercises.EXERCISES:
             maxima[assignment] = max(maxima.get(assignment, 0.0), float(top))
     assignments = _course_order(maxima)
     graded = sorted({student for student, _, _, _ in rows})

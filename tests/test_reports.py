@@ -92,12 +92,16 @@ def test_grades_csv_and_the_gradebooks_hold_the_final_score(tmp_path):
                 "max_scores": {"test_im2col": 3.0, "test_col2im": 3.0}, "flags": [], "error": None,
                 "manual_score": manual, "late_penalty": penalty}
 
-    rows = reports.write_reports([result("ann", 2, 1), result("ben", 0, 10), result("cy", 0, 0)], tmp_path)
+    stray = {"student": "dan", "assignment": "notes.txt", "scores": {}, "max_scores": {}, "flags": [],
+             "error": "unexpected file notes.txt: expected a folder <assignment id>/"}
+    rows = reports.write_reports([result("ann", 2, 1), result("ben", 0, 10), result("cy", 0, 0), stray], tmp_path)
     roster.write_gradebooks(rows, tmp_path)
     expected = {"ann": "5.5", "ben": "0", "cy": "4.5"}  # 3 + 1.5 + 2 - 1; 4.5 - 10 -> 0; 4.5
-    assert {r["student_id"]: r["score"] for r in read_csv(tmp_path / "grades.csv")} == expected
-    assert {r["student_id"]: r[CONV] for r in read_csv(tmp_path / "gradebook_wide.csv")} == expected
-    assert {r["max_score"] for r in read_csv(tmp_path / "grades.csv")} == {"6"}
+    assert {r["student_id"]: r["score"] for r in read_csv(tmp_path / "grades.csv")} == {**expected, "dan": "0"}
+    wide = read_csv(tmp_path / "gradebook_wide.csv")
+    assert list(wide[0]) == ["student_id", "name", "sis_id", "section", CONV, "note"]  # no column for a stray file
+    assert {r["student_id"]: r[CONV] for r in wide} == {**expected, "dan": ""}
+    assert {r["max_score"] for r in read_csv(tmp_path / "grades.csv") if r["student_id"] != "dan"} == {"6"}
 
 
 def test_a_report_resaved_with_a_byte_order_mark_is_still_merged(tmp_path):
