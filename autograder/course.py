@@ -38,7 +38,7 @@ def nbgrader_config(root, cell_timeout=CELL_TIMEOUT):
     c.LimitOutput.max_traceback = 50
     c.OverwriteCells.add_missing_cells = True
     # Feedback: never show hidden tests, and keep outputs short; the course's template (exercise names in
-    # the summary) and MathJax beside the page (autograder/feedback.py).
+    # the summary) and formulas as MathML (autograder/feedback.py).
     c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, LimitOutput, *feedback.PREPROCESSORS,
                                         CSSHTMLHeaderPreprocessor]
     feedback.configure(c)

@@ -6,15 +6,16 @@ and two preprocessors of this module:
 
 - ``ExerciseNames`` tells the template which exercise each test cell grades, so the
   summary reads ``conv2d_forward — test_conv2d_forward: 2 / 3``, not "Test cell";
-- ``OfflineMathJax`` puts MathJax 3 (from the ``django-static-mathjax`` package, which has no
-  dependency) into the page's own folder as ``mathjax/``, through nbconvert's resource
-  outputs (how nbconvert writes extracted figures): the feedback folder is self-contained,
-  the page loads nothing from the network, and it still works after
-  ``nbgrader release_feedback`` copies ``feedback/<student>/<assignment>/`` to the student.
+- ``MathMLFormulas`` turns the TeX formulas of the markdown cells into MathML (with the
+  ``latex2mathml`` package), which the browser typesets itself: the page is one file that
+  loads no script and nothing from the network, so it renders the same after
+  ``nbgrader release_feedback`` copies the HTML file alone to the student, and in
+  JupyterLab's HTML viewer before "Trust HTML".
 """
 
+import html
+import re
 import shutil
-from importlib import metadata
 from pathlib import Path
 
 from nbconvert.preprocessors import Preprocessor
@@ -26,30 +27,33 @@ TEMPLATES = Path(__file__).parent / "templates"
 TEMPLATE_NAME = "cfs_feedback"  # a folder of TEMPLATES; its conf.json names nbgrader's "feedback" as base
 TEMPLATE_FILE = "feedback_page.html.j2"
 
-MATHJAX_PACKAGE = "django-static-mathjax"  # MathJax 3.2 as files; its Django part is unused and needs no Django
-MATHJAX_DIR = "mathjax"  # beside the page
-# MathJax's single-file TeX-to-SVG build (every TeX extension, SVG output needs no font files), the
-# safe extension it loads (no javascript: links in student-written formulas), and its licence.
-MATHJAX_FILES = {
-    "tex-svg-full.js": "es5/tex-svg-full.js",
-    "ui/safe.js": "es5/ui/safe.js",
-    "LICENSE": "LICENSE",
-}
-MATHJAX_URL = f"{MATHJAX_DIR}/tex-svg-full.js"  # relative to the page; templates/cfs_feedback/mathjax.html.j2 loads it
+# In a markdown cell: fenced code and code spans (left alone), $$display$$ and $inline$ formulas (which
+# may wrap onto the next line, not across a blank one).
+MARKDOWN_PIECES = re.compile(r"(?P<fence>^```.*?^```)|(?P<code>`[^`\n]*`)|\$\$(?P<display>.+?)\$\$|(?<![\\$])\$(?P<inline>(?:[^$\n]|\n(?!\s*\n))+?)\$",
+                             re.S | re.M)
 
 
-def mathjax_sources():
-    """``{name in mathjax/: file of the installed MathJax}``; a clear error if the package is missing."""
+def mathml(tex, display):
+    """MathML for one TeX formula; the TeX itself, escaped, if latex2mathml cannot read it."""
+    from latex2mathml.converter import convert
+
     try:
-        distribution = metadata.distribution(MATHJAX_PACKAGE)
-    except metadata.PackageNotFoundError:
-        raise RuntimeError(f"MathJax for the feedback pages is missing: pip install {MATHJAX_PACKAGE}") from None
-    root = Path(distribution.locate_file("mathjax/static/mathjax"))
-    sources = {name: root / relative for name, relative in MATHJAX_FILES.items()}
-    missing = [str(path) for path in sources.values() if not path.is_file()]
-    if missing:
-        raise RuntimeError(f"{MATHJAX_PACKAGE} is installed without {', '.join(missing)}: reinstall it")
-    return sources
+        markup = convert(tex, display="block" if display else "inline")
+    except Exception:  # latex2mathml raises many kinds; the page must still be written
+        return html.escape(f"$${tex}$$" if display else f"${tex}$")
+    return markup
+
+
+def formulas_as_mathml(source):
+    """A markdown cell's source with every formula outside code replaced by MathML."""
+    def replace(match):
+        if match.group("fence") or match.group("code"):
+            return match.group(0)
+        if match.group("display") is not None:
+            return mathml(match.group("display").strip(), True)
+        return mathml(match.group("inline"), False)
+
+    return MARKDOWN_PIECES.sub(replace, source)
 
 
 def nbgrader_templates():
@@ -76,15 +80,15 @@ class ExerciseNames(Preprocessor):
         return nb, resources
 
 
-class OfflineMathJax(Preprocessor):
-    """MathJax's files as resource outputs: nbconvert's writer puts them in ``mathjax/`` beside the page."""
+class MathMLFormulas(Preprocessor):
+    """The formulas of markdown cells as MathML: typeset by the browser, with no script and no network."""
 
     enabled = Bool(True).tag(config=True)
 
     def preprocess(self, nb, resources):
-        outputs = resources.setdefault("outputs", {})
-        for name, path in mathjax_sources().items():
-            outputs[f"{MATHJAX_DIR}/{name}"] = path.read_bytes()
+        for cell in nb.cells:
+            if cell.cell_type == "markdown":
+                cell.source = formulas_as_mathml(cell.source)
         return nb, resources
 
 
@@ -99,24 +103,14 @@ def configure(config):
     exporter.extra_template_basedirs = [str(TEMPLATES), str(nbgrader_templates())]
     exporter.template_name = TEMPLATE_NAME
     exporter.template_file = TEMPLATE_FILE
-    exporter.mathjax_url = MATHJAX_URL
     return config
 
 
-PREPROCESSORS = [ExerciseNames, OfflineMathJax]
+PREPROCESSORS = [ExerciseNames, MathMLFormulas]
 
 
 def deliver(page, target):
-    """Copy a job's feedback ``page`` to ``target`` and, if it loads the local MathJax, MathJax beside it.
-
-    (The job ships only the page; the files come from the installed package, like nbgrader's own
-    generate_feedback writes them.)
-    """
+    """Copy a job's feedback ``page`` (one self-contained file) to ``target``."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(page, target)
-    if f'src="{MATHJAX_URL}"' in Path(page).read_text(encoding="utf-8", errors="replace"):
-        for name, source in mathjax_sources().items():
-            destination = target.parent / MATHJAX_DIR / name
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, destination)

@@ -123,7 +123,7 @@ def run_job(request, workdir, timeout):
         result = failed_result(request["student"], request["assignment"], failure or "grading process left no result")
     page = workdir / "feedback.html"
     if page.exists():
-        feedback.deliver(page, request["feedback"])  # the page, and MathJax beside it
+        feedback.deliver(page, request["feedback"])
     graded = workdir / "autograded.ipynb"
     if request.get("autograded") and graded.exists():  # a course root: formgrader's manual grading needs it
         Path(request["autograded"]).parent.mkdir(parents=True, exist_ok=True)

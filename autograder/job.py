@@ -19,7 +19,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import course, exercises, feedback, isolation, scan, verify
+from . import course, exercises, isolation, scan, verify
 from . import notebook as nbtools
 
 INTERNAL_ERROR = "internal grader error"  # the prefix of a failure that is the grader's fault
@@ -390,8 +390,6 @@ def grade(request, outbox):
     sub.lap("nbgrader feedback")
     if outcome["success"] and produced.exists():
         outbox.write("feedback.html", produced.read_bytes())
-        # The grader puts MathJax beside the delivered page (feedback.deliver): no copy per job in the temp folder.
-        shutil.rmtree(produced.parent / feedback.MATHJAX_DIR, ignore_errors=True)
     else:
         sub.flags.append("nbgrader could not write the feedback page")
         plain_feedback(sub, outbox)

@@ -1,11 +1,11 @@
 """The feedback page as a student opens it: exercise names in the summary, each error once, formulas
-typeset offline by the MathJax in the page's own folder.
+typeset offline: they are MathML in the page, which the browser typesets with no script.
 
 One quick assignment's reference, a partial sample (two exercises off by one) and a realistic mistake
 whose error the grader's re-run reports under another exception name (a sum over an axis the array does
 not have: NumPy's AxisError) are graded by the CLI from a scratch folder with relative paths. The pages
 are parsed, then the partial one is opened in headless Chromium (Debian's, via Playwright) from a copy
-of its folder made the way ``nbgrader release_feedback`` copies ``feedback/<student>/<assignment>/``,
+of the page made the way ``nbgrader release_feedback`` copies it (the HTML file alone),
 with every request that is not a local file aborted and counted. Skipped, saying why, without Chromium or
 Playwright (``apt-get install -y chromium``; ``pip install playwright``). Screenshots go to
 ``$COURSEKIT_SCREENSHOT_DIR`` if set, else under pytest's basetemp.
@@ -175,24 +175,21 @@ def test_no_cell_repeats_an_error(graded):
     assert checked >= len(axis_errors)
 
 
-def test_the_page_loads_nothing_from_the_network_and_ships_its_mathjax(graded):
+def test_the_page_is_one_file_that_loads_nothing(graded):
     folder = page_path(graded, "partial").parent
-    loads = Page(page(graded, "partial")).loads
-    remote = [(tag, url) for tag, url in loads if re.match(r"^(?:[a-z]+:)?//", url, re.I)]
-    assert not remote, remote
-    assert not re.search(r"@import|url\(\s*['\"]?(?:https?:)?//", page(graded, "partial"), re.I)
-    scripts = [url for tag, url in loads if tag == "script"]
-    assert scripts and all((folder / url).is_file() for url in scripts), scripts
-    assert any("mathjax" in url.lower() for url in scripts), scripts
-    files = [p for p in (folder / "mathjax").rglob("*") if p.is_file()]
-    size = sum(p.stat().st_size for p in files)
-    assert size < 3_000_000, f"mathjax/ holds {size:,} bytes in {len(files)} files"
+    text = page(graded, "partial")
+    loads = Page(text).loads
+    assert loads == [] or all(url.startswith(("#", "data:")) for _, url in loads), loads
+    assert not re.search(r"@import|url\(\s*['\"]?(?:https?:)?//", text, re.I)
+    assert [p.name for p in folder.iterdir()] == [PAGE], "the page needs no file beside it"
+    assert text.count("<math") > 0, "no formula became MathML"
 
 
 def copy_as_released(graded, tmp_path):
-    """The feedback folder where a student gets it: release_feedback and fetch_feedback copy its files."""
+    """The page where a student gets it: release_feedback and fetch_feedback copy the HTML file alone."""
     target = tmp_path / "student" / ASSIGNMENT / "feedback" / "2026-01-01 00:00:00.000000 UTC"
-    shutil.copytree(page_path(graded, "partial").parent, target)
+    target.mkdir(parents=True)
+    shutil.copy(page_path(graded, "partial"), target / PAGE)
     return target / PAGE
 
 
@@ -205,6 +202,11 @@ def screenshot_path(tmp_path, name):
 def display_formulas(nb):
     """How many ``$$ ... $$`` blocks the markdown cells hold (each becomes one displayed formula)."""
     return sum(len(re.findall(r"\$\$.+?\$\$", cell.source, re.S)) for cell in nb.cells if cell.cell_type == "markdown")
+
+
+def parsed_formulas(page_file):
+    """How many displayed MathML formulas a page holds."""
+    return Path(page_file).read_text(encoding="utf-8").count('display="block"')
 
 
 def test_formulas_are_typeset_offline_in_a_browser(graded, tmp_path):
@@ -233,18 +235,15 @@ def test_formulas_are_typeset_offline_in_a_browser(graded, tmp_path):
             tab.set_default_timeout(TIMEOUT_MS)
             tab.on("requestfailed", lambda request: failed.append(request.url))
             tab.on("pageerror", lambda error: errors.append(str(error)))
-            tab.goto(released.as_uri())  # waits for the load event: the deferred MathJax script has run by then
-            assert tab.evaluate("() => !!(window.MathJax && MathJax.startup)"), \
-                f"MathJax did not load; requests blocked: {blocked[:5]}"
-            tab.evaluate("() => MathJax.startup.promise")
-            version = tab.evaluate("() => MathJax.version")
-            containers = tab.locator("mjx-container").count()
-            displayed = tab.locator("mjx-container[display='true']").count()
-            tex_errors = tab.locator("mjx-container [data-mml-node='merror']").count()
+            tab.goto(released.as_uri())
+            # Typeset by the browser: every formula has a size on the page, none is an error.
+            containers = tab.evaluate("() => [...document.querySelectorAll('math')].filter(m => m.getBoundingClientRect().height > 0).length")
+            displayed = tab.locator("math[display='block']").count()
+            tex_errors = tab.locator("math merror").count()
             prose = tab.evaluate("() => [...document.querySelectorAll('.text_cell_render')].map(e => e.innerText).join('\\n')")
             summary = tab.locator("#toc").inner_text()
             tab.screenshot(path=str(screenshot_path(tmp_path, "feedback-summary.png")))
-            tab.locator("mjx-container[display='true']").first.scroll_into_view_if_needed()
+            tab.locator("math[display='block']").first.scroll_into_view_if_needed()
             tab.screenshot(path=str(screenshot_path(tmp_path, "feedback-formula.png")))
             lost = tab.locator("a[name='test_maxpool_backward']").locator(
                 "xpath=ancestor::div[contains(@class, 'code_cell')][1]//div[contains(@class, 'output_wrapper')]")
@@ -254,8 +253,7 @@ def test_formulas_are_typeset_offline_in_a_browser(graded, tmp_path):
 
     assert blocked == [], f"{len(blocked)} request(s) tried to leave the machine: {blocked[:5]}"
     assert failed == [] and errors == [], (failed, errors)
-    assert any(url.endswith("/mathjax/tex-svg-full.js") for url in local), local
-    assert version.startswith("3."), version
+    assert local == [released.as_uri()], local
     assert displayed == expected_display, (displayed, expected_display)
     assert containers > displayed and tex_errors == 0, (containers, tex_errors)
     assert "$" not in prose and not re.search(r"\\(?:frac|times|lfloor|sum|le)\b", prose), \
@@ -266,10 +264,8 @@ def test_formulas_are_typeset_offline_in_a_browser(graded, tmp_path):
 
 def test_nbgraders_own_generate_feedback_writes_the_same_page_folder(tmp_path):
     """An instructor's ``nbgrader autograde`` + ``nbgrader generate_feedback`` (nbgrader's CLI, a course whose
-    nbgrader_config.py takes the kit's configuration) gives the same summary and puts MathJax, byte for
-    byte the package's file, beside the page."""
-    from importlib import metadata
-
+    nbgrader_config.py takes the kit's configuration) gives the same summary, with the formulas as MathML
+    and no script to load."""
     from autograder import course
 
     root = course.build(tmp_path / "course", [ASSIGNMENT])
@@ -290,6 +286,5 @@ def test_nbgraders_own_generate_feedback_writes_the_same_page_folder(tmp_path):
     assert [line.split(" — ")[0] for line in parsed.summary] == \
         [exercises.function_of_test(grade_id, ASSIGNMENT) for grade_id, _, _ in nbtools.test_cells(source)]
     scripts = [url for tag, url in parsed.loads if tag == "script"]
-    assert scripts == ["mathjax/tex-svg-full.js"], scripts
-    package = Path(metadata.distribution("django-static-mathjax").locate_file("mathjax/static/mathjax/es5/tex-svg-full.js"))
-    assert (folder / scripts[0]).read_bytes() == package.read_bytes()
+    assert scripts == [], scripts
+    assert parsed_formulas(folder / PAGE) == display_formulas(source), "every displayed formula is MathML"
