@@ -398,7 +398,8 @@ def submit_on_the_cli(home):
 
 def student_opens_feedback(page, screens):
     """Assignments tab: Fetch Feedback, then "(view feedback)" (the file browser goes to the folder), then the
-    page itself in JupyterLab's HTML viewer, trusted (its scripts may run). Returns the heading: score and summary."""
+    page itself in JupyterLab's HTML viewer, not trusted (no script runs: the page needs none, its formulas are
+    MathML that the browser typesets). Returns the heading: score and summary."""
     page.reload()
     expect(page.locator("#jp-main-dock-panel")).to_be_visible()
     panel = page.locator("#assignments")
@@ -417,10 +418,19 @@ def student_opens_feedback(page, screens):
     entry.dblclick()
     viewer = page.locator(".jp-HTMLViewer:visible")
     expect(viewer).to_be_visible()
-    page.get_by_role("button", name="Trust HTML").click()
-    heading = page.frame_locator(".jp-HTMLViewer:visible iframe").locator(".panel-heading:has(#toc)")  # score, then #toc
+    frame = page.frame_locator(".jp-HTMLViewer:visible iframe")
+    heading = frame.locator(".panel-heading:has(#toc)")  # score, then #toc
     expect(heading.locator("#toc")).to_contain_text(ANSWERED)
     summary = heading.inner_text()
+    # The formulas reached the student typeset: each has a size on the page, and no TeX source is left.
+    typeset = frame.locator("body").evaluate(
+        "body => [...body.querySelectorAll('math')].filter(m => m.getBoundingClientRect().width > 0).length")
+    prose = frame.locator("body").evaluate(
+        "body => [...body.querySelectorAll('.text_cell_render')].map(e => e.innerText).join(' ')")
+    assert typeset > 0 and "$" not in prose, (typeset, [w for w in prose.split() if "$" in w][:5])
+    frame.locator("math[display='block']").first.scroll_into_view_if_needed()
+    screens.take(page, "alice-feedback-formula")
+    frame.locator("#toc").scroll_into_view_if_needed()
     screens.take(page, "alice-feedback-page")
     return summary
 
