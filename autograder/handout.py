@@ -7,11 +7,11 @@
   *locked* assignment (every assignment not given with ``--unlock``) is a stub that raises
   ``coursekit.nn.X is the answer of A: it unlocks after that assignment closes``.
 
-The wheel is built by ``pip wheel --no-deps --no-build-isolation`` (setuptools) from a generated
-tree: a copy of ``coursekit/`` whose ``nn/*.py`` were rewritten with :mod:`ast`: the locked functions'
-bodies are replaced by a call of the stub, and private helpers that only locked functions used are
-dropped, so no source of a locked reference is in the wheel (no ``.pyc`` either: pip does not
-compile wheels). A public ``nn`` function that is not graded but named ``<graded function>_<suffix>``
+The wheel is built by ``pip wheel --no-deps`` (setuptools, in pip's build isolation) from a
+generated tree: a copy of ``coursekit/`` whose ``nn/*.py`` are edited along their :mod:`ast`: a
+locked function's lines become one call of the stub, and private helpers that only locked functions
+used are dropped (everything else keeps its text and comments). So no source of a locked reference
+is in the wheel (no ``.pyc`` either: pip does not compile wheels). A public ``nn`` function that is not graded but named ``<graded function>_<suffix>``
 (``conv2d_forward_keep_dtype``) is locked with that function.
 
 A stub first looks for the student's own function of the same name in the notebook (``__main__``):
@@ -23,6 +23,7 @@ then its stub's error names the assignment, and ``handout`` prints which noteboo
 
 import ast
 import inspect
+import re
 import shutil
 import subprocess
 import sys
@@ -106,41 +107,38 @@ def _names_used(node):
            {n.attr for n in ast.walk(node) if isinstance(n, ast.Attribute)}
 
 
-def _stub_def(function, assignment):
-    return ast.parse(f"{function} = _locked({function!r}, {assignment!r})\n").body[0]
-
-
 def lock_module(source, owners, used_elsewhere=frozenset()):
     """``source`` of an ``nn`` module with the functions in ``owners`` stubbed and their private helpers dropped.
 
+    The rest of the text stays as written (comments included); a locked function's lines, decorators and
+    the comment lines right above it are replaced by one line ``name = _locked("name", "assignment")``.
     ``used_elsewhere``: names other modules of the package take from this one (kept if defined here).
     """
     tree = ast.parse(source)
-    body = []
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef) and node.name in owners:
-            body.append(_stub_def(node.name, owners[node.name]))
-        else:
-            body.append(node)
-    # Drop private top-level functions nothing left uses, until none is dropped.
-    while True:
+    stubbed = {n.name for n in tree.body if isinstance(n, ast.FunctionDef) and n.name in owners}
+    dropped = set()
+    while True:  # private top-level functions that nothing left uses, until none is dropped
+        kept = [n for n in tree.body if not (isinstance(n, ast.FunctionDef) and (n.name in stubbed or n.name in dropped))]
         used = set(used_elsewhere)
-        for node in body:
-            if not (isinstance(node, ast.FunctionDef) and node.name.startswith("_")):
-                used |= _names_used(node)
-        for node in body:
-            if isinstance(node, ast.FunctionDef) and node.name.startswith("_"):
-                used |= _names_used(node) - {node.name}
-        kept = [n for n in body if not (isinstance(n, ast.FunctionDef) and n.name.startswith("_") and n.name not in used)]
-        if len(kept) == len(body):
+        for node in kept:
+            used |= _names_used(node) - ({node.name} if isinstance(node, ast.FunctionDef) else set())
+        unused = {n.name for n in kept if isinstance(n, ast.FunctionDef) and n.name.startswith("_") and n.name not in used}
+        if not unused:
             break
-        body = kept
-    if any(isinstance(n, ast.Assign) and isinstance(n.value, ast.Call) and getattr(n.value.func, "id", "") == "_locked"
-           for n in body):
-        position = next(i for i, n in enumerate(body) if isinstance(n, (ast.Import, ast.ImportFrom)))
-        body.insert(position, ast.parse("from .._locked import locked as _locked").body[0])
-    tree.body = body
-    return ast.unparse(ast.fix_missing_locations(tree)) + "\n"   # unparse drops comments of the original
+        dropped |= unused
+    if not stubbed:
+        return source
+    lines = source.splitlines()
+    for node in sorted((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name in stubbed | dropped),
+                       key=lambda n: n.lineno, reverse=True):
+        first = min([node.lineno] + [d.lineno for d in node.decorator_list]) - 1
+        while first > 0 and lines[first - 1].lstrip().startswith("#"):
+            first -= 1   # the comment that explains it
+        replacement = [f"{node.name} = _locked({node.name!r}, {owners[node.name]!r})"] if node.name in stubbed else []
+        lines[first:node.end_lineno] = replacement
+    first_import = next(n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom)))
+    lines.insert(first_import.lineno - 1, "from .._locked import locked as _locked")
+    return re.sub(r"\n{4,}", "\n\n\n", "\n".join(lines) + "\n")
 
 
 def _imports_from_nn(package):

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 import coursekit.nn as repo_nn
-from autograder import exercises, notebook
+from autograder import exercises, handout, notebook
 
 FIRST = exercises.assignment_ids()[1]          # the first graded assignment (conv as matmul)
 # The assignment of conv2d_backward (conv backprop): its setup imports FIRST's im2col, col2im, conv2d_forward.
@@ -70,16 +70,44 @@ def install(venv, wheel):
                     str(wheel)], check=True, timeout=120)
 
 
+def groups():
+    """Assignments that can be checked with one handout: none uses another's references.
+
+    Each group is handed out with its members locked and every other assignment unlocked, so each
+    notebook runs with its own answers locked and everything it builds on unlocked.
+    """
+    needs = {a: set(n.values()) for a, n in handout.dependencies().items()}
+    made = []
+    for assignment in exercises.assignment_ids():
+        for group in made:
+            if not any(assignment in needs[other] or other in needs[assignment] for other in group):
+                group.append(assignment)
+                break
+        else:
+            made.append([assignment])
+    return made
+
+
+GROUPS = groups()
+
+
 @pytest.fixture(scope="module")
 def handouts(tmp_path_factory):
-    """Two handouts: everything locked, and with FIRST unlocked (its deadline has passed)."""
+    """Everything locked, and one handout per group (its members locked, the others unlocked)."""
     work = tmp_path_factory.mktemp("handouts")
     made = {}
-    for name, unlock in (("locked", []), ("first_unlocked", ["--unlock", FIRST])):
+    configurations = [("locked", [])] + [
+        (f"group{i}", ["--unlock", *(a for a in exercises.assignment_ids() if a not in group)])
+        for i, group in enumerate(GROUPS)]
+    for name, unlock in configurations:
         run = run_cli("handout", "--out", name, *unlock, cwd=work)
         assert run.returncode == 0, run.stderr
         made[name] = (work / name, next((work / name).glob("coursekit-*.whl")), run.stdout)
     return made
+
+
+def group_of(assignment):
+    return next(f"group{i}" for i, group in enumerate(GROUPS) if assignment in group)
 
 
 # Code of the package outside coursekit.nn: shipped whatever is locked, so its lines are not distinctive.
@@ -143,7 +171,8 @@ def test_locked_wheel_holds_no_reference_source(handouts):
 
 
 def test_unlocking_puts_the_references_back(handouts):
-    _, wheel, _ = handouts["first_unlocked"]
+    assert FIRST not in GROUPS[int(group_of(DEPENDENT)[5:])]     # FIRST unlocked, DEPENDENT locked there
+    _, wheel, _ = handouts[group_of(DEPENDENT)]
     _, files = wheel_text(wheel)
     statements = wheel_statements(files)
     for function in exercises.functions(FIRST):
@@ -157,8 +186,9 @@ def test_handout_says_which_notebooks_wait_for_which_assignment(handouts):
     folder, _, stdout = handouts["locked"]
     assert f"{DEPENDENT} uses" in stdout and f"--unlock {FIRST}" in stdout
     assert sorted(p.name for p in (folder / "notebooks").iterdir()) == exercises.assignment_ids()
-    _, _, unlocked_stdout = handouts["first_unlocked"]
-    assert f"{DEPENDENT} uses" not in unlocked_stdout
+    for i, group in enumerate(GROUPS):   # every dependency of the group's members is unlocked in its handout
+        _, _, group_stdout = handouts[f"group{i}"]
+        assert not [a for a in group if f"note: {a} uses" in group_stdout], group_stdout
 
 
 def test_unknown_assignment_to_unlock_is_a_clear_error(tmp_path):
@@ -212,10 +242,13 @@ def test_locked_handout_runs_the_first_notebook_and_stops_clearly_at_a_locked_de
     assert f"is the answer of {FIRST}: it unlocks after that assignment closes" in result["evalue"]
 
 
-def test_unlocked_dependency_lets_the_dependent_notebook_run(handouts, student_venv, tmp_path):
-    folder, wheel, _ = handouts["first_unlocked"]
+@pytest.mark.parametrize("assignment", exercises.assignment_ids())
+def test_released_notebook_runs_once_what_it_builds_on_is_unlocked(assignment, handouts, student_venv, tmp_path):
+    """Its answers pasted, it runs top to bottom; unanswered, it stops at the student's own stub."""
+    folder, wheel, _ = handouts[group_of(assignment)]
     install(student_venv, wheel)
-    result = run_notebook(student_venv, with_solutions(released(folder, DEPENDENT), DEPENDENT, tmp_path / "dep.ipynb"))
+    result = run_notebook(student_venv, with_solutions(released(folder, assignment), assignment, tmp_path / "a.ipynb"))
     assert result["ok"], result
-    result = run_notebook(student_venv, released(folder, DEPENDENT))
-    assert not result["ok"] and result["ename"] == "NotImplementedError", result
+    if exercises.functions(assignment):
+        result = run_notebook(student_venv, released(folder, assignment))
+        assert not result["ok"] and result["ename"] == "NotImplementedError", result
