@@ -12,7 +12,7 @@ function an answer cell defines is compared with both, after normalising the cod
 
 The score is ``difflib.SequenceMatcher.ratio`` over the two functions' normalised statements (each
 statement unparsed after the renaming, compound statements by their header): 1.0 is the same code,
-and each statement written otherwise lowers it. Functions of fewer than ``MIN_TOKENS`` statements
+and each statement written otherwise lowers it. Functions of fewer than ``MIN_STATEMENTS`` statements
 are not compared (``np.maximum(x, 0)`` can only be written
 a few ways). Above ``THRESHOLD`` the submission is flagged:
 ``copied code: <function> matches the course's reference coursekit/nn/<file>.py (similarity 0.97)``.
@@ -29,11 +29,11 @@ from . import exercises
 from . import notebook as nbtools
 
 THRESHOLD = 0.9   # independent solutions of the course: at most 0.80 (tests/test_similarity.py)
-MIN_TOKENS = 4
+MIN_STATEMENTS = 4
 
 
-class _Normaliser(ast.NodeVisitor):
-    """Token stream of a function with arguments and locals renamed in order of first appearance."""
+class _Normaliser:
+    """Names of a function's arguments and locals, renamed ``v0, v1, ...`` in order of first appearance."""
 
     def __init__(self, function):
         self.local = {a.arg for a in ast.walk(function.args) if isinstance(a, ast.arg)}
@@ -43,29 +43,11 @@ class _Normaliser(ast.NodeVisitor):
             elif isinstance(node, (ast.FunctionDef, ast.Lambda)) and node is not function:
                 self.local |= {a.arg for a in ast.walk(node.args) if isinstance(a, ast.arg)}
         self.names = {}
-        self.tokens = []
 
     def name(self, identifier):
         if identifier in self.local:
             return self.names.setdefault(identifier, f"v{len(self.names)}")
         return identifier
-
-    def generic_visit(self, node):
-        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
-            return  # a docstring or a string statement
-        self.tokens.append(type(node).__name__)
-        if isinstance(node, ast.Name):
-            self.tokens.append(self.name(node.id))
-        elif isinstance(node, ast.arg):
-            self.tokens.append(self.name(node.arg))
-        elif isinstance(node, ast.Attribute):
-            self.tokens.append(node.attr)
-        elif isinstance(node, ast.Constant):
-            self.tokens.append("str" if isinstance(node.value, (str, bytes)) else repr(node.value))
-        elif isinstance(node, ast.JoinedStr):
-            self.tokens.append("str")
-            return  # an f-string: a message, whatever its parts
-        super().generic_visit(node)
 
 
 def tokens(function):
@@ -77,7 +59,9 @@ def tokens(function):
     import copy
 
     normaliser = _Normaliser(function)
-    normaliser.visit(function.args)   # names the arguments first, in order
+    for argument in ast.walk(function.args):   # the arguments first, in order
+        if isinstance(argument, ast.arg):
+            normaliser.name(argument.arg)
     tree = _Renamer(normaliser).visit(copy.deepcopy(function))
     lines = []
 
@@ -157,7 +141,7 @@ def references(assignment, source_nb):
         if function in solutions:
             candidates.append((f"the source notebook's solution {exercises.notebook_name(assignment)}",
                                tokens(solutions[function])))
-        found[function] = [(where, t) for where, t in candidates if len(t) >= MIN_TOKENS]
+        found[function] = [(where, t) for where, t in candidates if len(t) >= MIN_STATEMENTS]
     return found
 
 
