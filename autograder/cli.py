@@ -20,6 +20,10 @@ def main(argv=None):
     p.add_argument("--out", default="release", help="output folder (default: release/)")
     p.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
 
+    p = verbs.add_parser("handout", help="write what students get: released notebooks and a coursekit wheel without open answers")
+    p.add_argument("--out", default="handout", help="output folder (default: handout/)")
+    p.add_argument("--unlock", nargs="*", default=[], metavar="ID", help="assignments whose references go back in (closed ones)")
+
     p = verbs.add_parser("grade", help="grade SUBMISSIONS/<student>/<assignment>/<notebook>.ipynb")
     p.add_argument("submissions", help="a folder of student folders, or a .zip of one")
     p.add_argument("--out", default="graded", help="output folder (default: graded/)")
@@ -60,6 +64,17 @@ def main(argv=None):
             print(f"error: {error}", file=sys.stderr)
             return 2
         print(f"Released {len(args.assignments or exercises.assignment_ids())} assignments to {out}/")
+        return 0
+    if args.verb == "handout":
+        from . import handout
+        try:
+            wheel, warnings = handout.handout(args.out, args.unlock)
+        except (ValueError, RuntimeError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        for warning in warnings:
+            print(f"note: {warning}")
+        print(f"Wrote {Path(args.out) / 'notebooks'}/ and {Path(args.out) / wheel.name}")
         return 0
     if args.verb == "grade":
         from . import grade, reports, roster

@@ -95,7 +95,7 @@ def run(out="demo", workers=2):
         for problem in problems:
             print("  " + problem)
     else:
-        print("\nDemo OK: the reference solution has full marks on every assignment, the untouched release 0, "
+        print("\nDemo OK: the reference solution has full marks on every assignment (and is flagged as copied code: it is the course's own), the untouched release 0, "
               "every hostile or broken sample is flagged with 0 on what it attacked, and no internal grader error.")
     return problems
 
@@ -115,8 +115,12 @@ def verdict(results, expectations):
         if expected == "full":
             if score != top or top == 0 and exercises.functions(assignment):
                 problems.append(f"{student}/{assignment}: expected full marks, got {score:g}/{top:g} {reasons}")
-            elif nbcourse.review_flags(result):
+            elif [f for f in nbcourse.review_flags(result) if not (student == "reference" and f.startswith("copied code:"))]:
                 problems.append(f"{student}/{assignment}: full marks but flagged: {reasons}")
+            elif student == "reference" and exercises.functions(assignment) and \
+                    not any(f.startswith("copied code:") for f in result["flags"]):
+                # The reference sample is the course's own solution: it must be recognised as copied.
+                problems.append(f"{student}/{assignment}: the course's own solution was not flagged as copied code")
         elif expected == "zero":
             if score != 0:
                 problems.append(f"{student}/{assignment}: expected 0, got {score:g}/{top:g}")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import course, exercises, isolation, scan, verify
+from . import course, exercises, isolation, scan, similarity, verify
 from . import notebook as nbtools
 
 INTERNAL_ERROR = "internal grader error"  # the prefix of a failure that is the grader's fault
@@ -349,6 +349,7 @@ def grade(request, outbox):
     if findings:
         sub.flags.append(summarise_findings(findings))
     sub.flags.extend(edited_test_cells(nb, sub.source))
+    sub.flags.extend(similarity.flags(student_cells(nb, sub.source), sub.assignment, sub.source))
 
     root = Path(request["workdir"]) / "course"
     shutil.copytree(request["template"], root)

@@ -81,7 +81,8 @@ def score(out, student):
 
 
 def flags(out, student):
-    return [line for line in rows(out, "flags.csv", {student})]
+    """The student's flags.csv rows, but "copied code": the samples are built from the course's own solution."""
+    return [line for line in rows(out, "flags.csv", {student}) if not line.split(",", 2)[2].startswith("copied code: ")]
 
 
 @pytest.mark.parametrize("name, expectation", [(name, expectation) for name, expectation, _ in CASES])
