@@ -11,7 +11,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def readme_commands():
-    return [line.strip() for line in (REPO / "README.md").read_text().splitlines() if line.startswith("    python3 -m venv")]
+    return [line.strip() for line in (REPO / "README.md").read_text().splitlines() if line.startswith("    python3 -m venv .venv && ")]
 
 
 def test_readme_has_exactly_two_commands_main_job_and_tests():
