@@ -548,7 +548,7 @@ def densenet121(growth=32):
     channels = 64
     blocks = (6, 12, 24, 16)
     for index, n_layers in enumerate(blocks):
-        new_channels = _arch.densenet_channels(channels, growth, n_layers)
+        new_channels = channels + growth * n_layers  # every layer concatenates growth new channels
         layers.append(Block(f"dense block {index + 1}: {n_layers} layers, {channels} -> {new_channels}",
                             [dense_layer(growth) for _ in range(n_layers)]))
         channels = new_channels

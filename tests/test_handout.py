@@ -242,15 +242,9 @@ def test_locked_handout_runs_the_first_notebook_and_stops_clearly_at_a_locked_de
     assert f"is the answer of {FIRST}: it unlocks after that assignment closes" in result["evalue"]
 
 
-# Not done: the architectures notebook's overview table (coursekit.architectures) computes with that
-# notebook's own references (densenet_channels, receptive_field) before the student has written them, so
-# with its assignment locked it stops there with LockedReference. Strict: the test says when that is fixed.
-OWN_REFERENCES_BEFORE_ANSWERS = {exercises.assignment_of_function("densenet_channels")}
 
 
-@pytest.mark.parametrize("assignment", [
-    pytest.param(a, marks=pytest.mark.xfail(strict=True, reason="uses its own locked references before its answers"))
-    if a in OWN_REFERENCES_BEFORE_ANSWERS else a for a in exercises.assignment_ids()])
+@pytest.mark.parametrize("assignment", exercises.assignment_ids())
 def test_released_notebook_runs_once_what_it_builds_on_is_unlocked(assignment, handouts, student_venv, tmp_path):
     """Its answers pasted, it runs top to bottom; unanswered, it stops at the student's own stub."""
     folder, wheel, _ = handouts[group_of(assignment)]
