@@ -435,8 +435,17 @@ def page_notes(result):
         lines.append(f"{result['manual_pending']:g} points of written answers are still to be graded by a person.")
     elif written:
         lines.append(f"Written answers, graded by a person: {result.get('manual_score', 0):g} / {written:g} points.")
-    if lines:
-        lines.append(f"Score: {reports.final_score(result):g} / {reports.maximum(result):g}.")
+    if lines:  # the page's own heading gives the tests' points: say how the final score is made of them
+        parts = [f"tests {sum(result['scores'].values()):g}"]
+        if written:
+            parts.append(f"written answers {result.get('manual_score', 0):g}"
+                         + (" so far" if result.get("manual_pending") else ""))
+        if result.get("late_penalty", 0):
+            parts.append(f"late penalty {result['late_penalty']:g}")
+        made_of = " + ".join(parts[:-1] if result.get("late_penalty", 0) else parts)
+        if result.get("late_penalty", 0):
+            made_of += f" − {parts[-1]}"
+        lines.append(f"Final score: {reports.final_score(result):g} / {reports.maximum(result):g} ({made_of}).")
     return lines
 
 
