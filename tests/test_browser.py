@@ -17,8 +17,6 @@ import json
 import os
 import re
 import secrets
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,13 +24,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from browser_kit import CHROMIUM, CHROMIUM_ARGS, NEEDS_CHROMIUM, free_port, terminate  # noqa: F401
 
 from autograder.course import release
 
 TOUR = ("00_tour", "tour.ipynb")   # the released tour notebook: what a student opens first
-CHROMIUM = os.environ.get("COURSEKIT_CHROMIUM", "/usr/lib/chromium/chromium")   # the real binary, not the wrapper
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 TIMEOUT_MS = 60_000     # per step: a loaded 2-core machine can take a while to start a kernel
 QUIET_SETTINGS = {   # JupyterLab user settings: no news, every cell in the page, no autosave
     "apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false", "checkForUpdates": False},
@@ -45,17 +41,7 @@ try:
 except ImportError:
     sync_playwright = None
 
-pytestmark = [
-    pytest.mark.skipif(sync_playwright is None, reason="playwright is not installed (pip install playwright)"),
-    pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK),
-                       reason=f"Debian's chromium not found at {CHROMIUM} (apt-get install -y chromium)"),
-]
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+pytestmark = NEEDS_CHROMIUM
 
 
 def api(server, method, path):
@@ -81,13 +67,7 @@ def wait_until_ready(server, process, timeout=90):
 
 def stop(process):
     """SIGTERM to the server's PID (it shuts its kernels down); SIGKILL only if it does not stop."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+    terminate(process, grace=20)
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from browser_kit import CHROMIUM, CHROMIUM_ARGS, NEEDS_CHROMIUM, free_port  # noqa: F401
 
 from autograder import demo, exercises, samples
 from autograder import notebook as nbtools
@@ -32,9 +33,6 @@ PAGE = NOTEBOOK.replace(".ipynb", ".html")
 # the grader's re-run passes on wrapped ("StudentCodeError: AxisError: ..."), so its message and the
 # kernel's are the same error under two names.
 WRONG_AXIS = "    return _correct_{name}(*args, **kwargs).sum(axis=9)\n"
-CHROMIUM = os.environ.get("COURSEKIT_CHROMIUM", "/usr/lib/chromium/chromium")  # the real binary, not the wrapper
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 TIMEOUT_MS = 60_000
 
 pytestmark = pytest.mark.skipif(not exercises.source_notebook(ASSIGNMENT).exists(), reason=f"no {ASSIGNMENT} here")

@@ -40,7 +40,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -49,6 +48,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from browser_kit import CHROMIUM, CHROMIUM_ARGS, NEEDS_CHROMIUM, free_port, terminate  # noqa: F401
 
 from autograder import exercises, samples
 from autograder import notebook as nbtools
@@ -65,9 +65,6 @@ ANSWER = '''def global_avgpool_forward(x):
         raise ValueError(f"x must have shape (N, C, H, W), got {x.shape}")
     return x.mean(axis=(2, 3))
 '''
-CHROMIUM = os.environ.get("COURSEKIT_CHROMIUM", "/usr/lib/chromium/chromium")  # the real binary, not the wrapper
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 TIMEOUT_MS = 90_000  # per browser step: a spawn, a kernel start or a fetch on a loaded 2-core machine
 CLI_TIMEOUT = 300  # per command line
 QUIET_SETTINGS = {  # JupyterLab user settings: no news, every cell in the page, no autosave
@@ -91,21 +88,13 @@ except ImportError:
     jupyterhub = None
 
 pytestmark = [
-    pytest.mark.skipif(sync_playwright is None, reason="playwright is not installed (pip install playwright)"),
-    pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK),
-                       reason=f"Debian's chromium not found at {CHROMIUM} (apt-get install -y chromium)"),
+    *NEEDS_CHROMIUM,
     pytest.mark.skipif(jupyterhub is None, reason="jupyterhub is not installed (pip install jupyterhub)"),
     pytest.mark.skipif(shutil.which("configurable-http-proxy") is None,
                        reason="configurable-http-proxy is not on PATH (npm install -g configurable-http-proxy)"),
     pytest.mark.skipif(not (BIN / "jupyterhub-singleuser").exists(),
                        reason=f"no jupyterhub-singleuser beside {sys.executable}"),
 ]
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def environment(home):
@@ -196,13 +185,7 @@ def descendants(pid):
 def stop_hub(process):
     """SIGTERM to the hub (it stops the servers it spawned), then SIGKILL to whatever of its tree is left."""
     tree = descendants(process.pid)
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+    terminate(process, grace=30)
     deadline = time.monotonic() + 10
     for pid in tree:
         try:
