@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from . import course, exercises, feedback, lms, nbcourse, roster, stopping
-from .job import INTERNAL_ERROR, failed_result
+from .job import INTERNAL_ERROR, failed_result, plain_page
 from . import notebook as nbtools
 from .lms import MAX_ZIP_BYTES, MAX_ZIP_FILES, unpack  # noqa: F401 (importable from here, as before)
 from .reports import _number, gradebook_table, per_function, write_reports  # noqa: F401
@@ -131,6 +131,15 @@ def run_job(request, workdir, timeout):
     return result
 
 
+def write_plain_page(result, target):
+    """The feedback page of a submission whose job left none (timed out, killed): its reason and scores."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    reasons = ([result["error"]] if result["error"] else []) + result["flags"]
+    target.write_text(plain_page(result["student"], result["assignment"], reasons, result["scores"], result["max_scores"]),
+                      encoding="utf-8")
+
+
 def kill_marked(token):
     """Kill processes whose environment carries this job's token (daemons that escaped the process group)."""
     marker = f"CFS_JOB={token}".encode()
@@ -234,6 +243,8 @@ def grade(submissions, out, options=None, _staged=None):
                 if not result["max_scores"]:
                     result["max_scores"] = dict(assignment_maximum(assignment))
                     result["scores"] = {k: 0.0 for k in result["max_scores"]}
+                if not Path(request["feedback"]).exists():  # a job that timed out or died: the page says why
+                    write_plain_page(result, request["feedback"])
             progress.advance(f"{student}/{assignment}")
             return result
 

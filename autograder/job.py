@@ -300,22 +300,24 @@ class Outbox:
             f.write(data if isinstance(data, bytes) else data.encode("utf-8"))
 
 
-def plain_feedback(sub, outbox):
-    """A feedback page for a submission nbgrader could not run: the reasons, and every test cell's score."""
-    total = sum(sub.max_scores.values())
-    reasons = "".join(f"<li>{html.escape(scrub(r))}</li>" for r in ([sub.error] if sub.error else []) + sub.flags)
+def plain_page(student, assignment, reasons, scores, max_scores, notes=None):
+    """The HTML of a feedback page for a submission nbgrader could not run: the reasons, and every test cell's score."""
+    notes = notes or {}
+    items = "".join(f"<li>{html.escape(scrub(r))}</li>" for r in reasons)
     rows = "".join(
-        f"<tr><td><code>{html.escape(grade_id)}</code></td><td>{sub.scores.get(grade_id, 0):g} / {maximum:g}</td>"
-        f"<td>{html.escape(scrub(sub.feedback_notes.get(grade_id, (False, 'not scored: see the reasons above'))[1]))}</td></tr>"
-        for grade_id, maximum in sub.max_scores.items())
+        f"<tr><td><code>{html.escape(grade_id)}</code></td><td>{scores.get(grade_id, 0):g} / {maximum:g}</td>"
+        f"<td>{html.escape(scrub(notes.get(grade_id, (False, 'not scored: see the reasons above'))[1]))}</td></tr>"
+        for grade_id, maximum in max_scores.items())
     table = f"<table><tr><th>test cell</th><th>score</th><th>why</th></tr>{rows}</table>" if rows else ""
-    outbox.write(
-        "feedback.html",
-        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(sub.assignment)}</title></head><body>"
-        f"<h1>{html.escape(sub.assignment)} — {html.escape(sub.student)}</h1>"
-        f"<p>Score: {sum(sub.scores.values()):g} / {total:g}</p>"
-        f"<p>Your notebook could not be graded normally:</p><ul>{reasons}</ul>{table}</body></html>",
-    )
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(assignment)}</title></head><body>"
+            f"<h1>{html.escape(assignment)} — {html.escape(student)}</h1>"
+            f"<p>Score: {sum(scores.values()):g} / {sum(max_scores.values()):g}</p>"
+            f"<p>Your notebook could not be graded normally:</p><ul>{items}</ul>{table}</body></html>")
+
+
+def plain_feedback(sub, outbox):
+    outbox.write("feedback.html", plain_page(sub.student, sub.assignment, ([sub.error] if sub.error else []) + sub.flags,
+                                             sub.scores, sub.max_scores, sub.feedback_notes))
 
 
 def kernel_environment(root):
