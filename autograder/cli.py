@@ -88,7 +88,7 @@ def main(argv=None):
             return 2
         merged = reports.read_grades(args.out)  # this run's grades and the earlier runs' kept ones
         print(reports.table(merged) if merged else grade.gradebook_table(results))
-        print(f"\nWrote {Path(args.out) / 'grades.csv'}, exercises.csv, flags.csv, gradebook_wide.csv, "
+        print(f"\nWrote {Path(args.out) / 'grades.csv'}, exercises.csv, flags.csv, details.csv, gradebook_wide.csv, "
               f"canvas_grades.csv and feedback/")
         failed = grade.internal_errors(results)
         if failed:
