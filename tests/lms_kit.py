@@ -63,6 +63,10 @@ def by_pair(rows):
     return {(r["student_id"], r["assignment_id"]): r for r in rows}
 
 
+def flags(out):
+    """flags.csv's rows, without the copied-code flags: the full answers here are the course's own solution."""
+    return [r for r in read_csv(Path(out) / "flags.csv") if not r["reason"].startswith("copied code:")]
+
+
 def reasons(out, student, assignment=None):
-    return [r["reason"] for r in read_csv(Path(out) / "flags.csv")
-            if r["student_id"] == student and assignment in (None, r["assignment_id"])]
+    return [r["reason"] for r in flags(out) if r["student_id"] == student and assignment in (None, r["assignment_id"])]

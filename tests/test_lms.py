@@ -8,7 +8,7 @@ come from the source notebook's points (``lms_kit.CONV_FULL``).
 
 import pytest
 
-from lms_kit import CONV, CONV_FULL, TOUR, answers, by_pair, grade_cli, read_csv, reasons, write_tree, write_zip  # noqa: F401
+from lms_kit import CONV, CONV_FULL, TOUR, answers, by_pair, flags, grade_cli, read_csv, reasons, write_tree, write_zip  # noqa: F401
 
 from autograder.lms import LATE_FLAG
 
@@ -104,7 +104,7 @@ def test_moodle_zip_folders_and_flat_files(answers, tmp_path):
     grades = by_pair(read_csv(tmp_path / "graded" / "grades.csv"))
     assert {pair: (r["score"], r["max_score"]) for pair, r in grades.items()} == {
         ("501", CONV): (FULL, FULL), ("502", CONV): ("0", FULL)}
-    assert read_csv(tmp_path / "graded" / "flags.csv") == []
+    assert flags(tmp_path / "graded") == []
     wide = read_csv(tmp_path / "graded" / "gradebook_wide.csv")
     assert [(r["student_id"], r[CONV]) for r in wide] == [("501", FULL), ("502", "0")]
 
