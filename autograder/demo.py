@@ -6,7 +6,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import course, exercises, grade, nbcourse, samples
+from . import course, exercises, grade, nbcourse, samples, similarity
 from . import notebook as nbtools
 
 
@@ -100,6 +100,11 @@ def run(out="demo", workers=2):
     return problems
 
 
+def copied(flag):
+    """Whether a flags.csv reason is a copied-code flag (autograder/similarity.py)."""
+    return flag.startswith(similarity.COPIED_FLAG + ":")
+
+
 def verdict(results, expectations):
     """What went wrong against the samples' expectations, as sentences (empty when the demo holds)."""
     by_key = {(r["student"], r["assignment"]): r for r in results}
@@ -115,10 +120,10 @@ def verdict(results, expectations):
         if expected == "full":
             if score != top or top == 0 and exercises.functions(assignment):
                 problems.append(f"{student}/{assignment}: expected full marks, got {score:g}/{top:g} {reasons}")
-            elif [f for f in nbcourse.review_flags(result) if not (student == "reference" and f.startswith("copied code:"))]:
+            elif [f for f in nbcourse.review_flags(result) if not (student == "reference" and copied(f))]:
                 problems.append(f"{student}/{assignment}: full marks but flagged: {reasons}")
             elif student == "reference" and exercises.functions(assignment) and \
-                    not any(f.startswith("copied code:") for f in result["flags"]):
+                    not any(copied(f) for f in result["flags"]):
                 # The reference sample is the course's own solution: it must be recognised as copied.
                 problems.append(f"{student}/{assignment}: the course's own solution was not flagged as copied code")
         elif expected == "zero":

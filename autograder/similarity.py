@@ -31,6 +31,8 @@ from . import notebook as nbtools
 THRESHOLD = 0.9   # independent solutions of the course: at most 0.80 (tests/test_similarity.py)
 MIN_STATEMENTS = 4
 
+COPIED_FLAG = "copied code"  # the start of its flags.csv reasons
+
 
 class _Normaliser:
     """Names of a function's arguments and locals, renamed ``v0, v1, ...`` in order of first appearance."""
@@ -166,5 +168,5 @@ def matches(cells, assignment, source_nb):
 
 def flags(cells, assignment, source_nb):
     """The flags.csv reasons for copied code, one per function."""
-    return [f"copied code: {name} matches {where} (similarity {similarity:.2f})"
+    return [f"{COPIED_FLAG}: {name} matches {where} (similarity {similarity:.2f})"
             for name, where, similarity in matches(cells, assignment, source_nb)]
