@@ -436,15 +436,11 @@ def page_notes(result):
     elif written:
         lines.append(f"Written answers, graded by a person: {result.get('manual_score', 0):g} / {written:g} points.")
     if lines:  # the page's own heading gives the tests' points: say how the final score is made of them
-        parts = [f"tests {sum(result['scores'].values()):g}"]
+        made_of = f"tests {sum(result['scores'].values()):g}"
         if written:
-            parts.append(f"written answers {result.get('manual_score', 0):g}"
-                         + (" so far" if result.get("manual_pending") else ""))
+            made_of += f" + written answers {result.get('manual_score', 0):g}" + (" so far" if result.get("manual_pending") else "")
         if result.get("late_penalty", 0):
-            parts.append(f"late penalty {result['late_penalty']:g}")
-        made_of = " + ".join(parts[:-1] if result.get("late_penalty", 0) else parts)
-        if result.get("late_penalty", 0):
-            made_of += f" − {parts[-1]}"
+            made_of += f" − late penalty {result['late_penalty']:g}"
         lines.append(f"Final score: {reports.final_score(result):g} / {reports.maximum(result):g} ({made_of}).")
     return lines
 
