@@ -5,6 +5,8 @@ import os
 import sys
 from pathlib import Path
 
+from coursekit.i18n import LANGUAGES
+
 from . import exercises
 
 
@@ -18,6 +20,7 @@ def main(argv=None):
 
     p = verbs.add_parser("release", help="write the student version of every assignment")
     p.add_argument("--out", default="release", help="output folder (default: release/)")
+    p.add_argument("--lang", default="en", choices=LANGUAGES, help="language of the notebooks' prose (default: en)")
     p.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
 
     p = verbs.add_parser("handout", help="write what students get: released notebooks and a coursekit wheel without open answers")
@@ -55,11 +58,17 @@ def main(argv=None):
 
     verbs.add_parser("strip", help="clear outputs and execution counts of all source notebooks")
 
+    p = verbs.add_parser("translate", help="bring the notebooks' translation catalogs in step with the English "
+                         "notebooks and report what is left to translate")
+    p.add_argument("--lang", default="ko", choices=[lang for lang in LANGUAGES if lang != "en"], help="(default: ko)")
+    p.add_argument("--check", action="store_true", help="only report; exit 1 unless every catalog is complete")
+    p.add_argument("assignments", nargs="*")
+
     args = parser.parse_args(argv)
     if args.verb == "release":
         from .course import release
         try:
-            out = release(args.out, args.assignments or None)
+            out = release(args.out, args.assignments or None, lang=args.lang)
         except ValueError as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
@@ -108,6 +117,9 @@ def main(argv=None):
             print(f"error: {error}", file=sys.stderr)
             return 2
         return 1 if problems else 0
+    if args.verb == "translate":
+        from . import translations
+        return translations.cli(args.assignments or exercises.assignment_ids(), args.lang, args.check)
     if args.verb == "strip":
         from . import authoring
         for path in authoring.strip_all():

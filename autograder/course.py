@@ -8,6 +8,7 @@ import shutil
 import sys
 from pathlib import Path
 
+import nbformat
 from traitlets.config import Config
 
 from . import exercises, feedback
@@ -73,18 +74,24 @@ def quiet():
         logging.disable(logging.NOTSET)
 
 
-def build(root, assignments=None):
-    """A course root with ``source/`` copied from ``notebooks/`` and every assignment generated.
+def build(root, assignments=None, lang="en"):
+    """A course root with ``source/`` copied from ``notebooks/`` (in ``lang``) and every assignment generated.
 
     Returns the path of ``root``; ``root/release/<id>/<notebook>`` are the student versions
     and ``root/gradebook.db`` knows every assignment.
     """
+    from . import translations
+
     root = Path(root)
     assignments = assignments or exercises.assignment_ids()
     for assignment in assignments:
         source = root / "source" / assignment
         source.mkdir(parents=True, exist_ok=True)
-        shutil.copy(exercises.source_notebook(assignment), source / exercises.notebook_name(assignment))
+        target = source / exercises.notebook_name(assignment)
+        if lang == translations.ENGLISH:
+            shutil.copy(exercises.source_notebook(assignment), target)
+        else:
+            nbformat.write(translations.source_in(assignment, lang)[0], str(target))
     grader = api(root)
     for assignment in assignments:
         with quiet():
@@ -94,15 +101,15 @@ def build(root, assignments=None):
     return root
 
 
-def release(out, assignments=None, workdir=None):
-    """Student versions of every assignment in ``out/<id>/<notebook>.ipynb``."""
+def release(out, assignments=None, workdir=None, lang="en"):
+    """Student versions of every assignment in ``out/<id>/<notebook>.ipynb``, their prose in ``lang``."""
     import tempfile
 
     out = Path(out)
     if out.resolve() == exercises.NOTEBOOKS or exercises.NOTEBOOKS in out.resolve().parents:
         raise ValueError(f"--out {out} is the source notebooks' folder: the release would overwrite the solutions")
     with tempfile.TemporaryDirectory(prefix="cfs-release-", dir=workdir) as tmp:
-        root = build(Path(tmp) / "course", assignments)
+        root = build(Path(tmp) / "course", assignments, lang)
         for assignment in assignments or exercises.assignment_ids():
             target = out / assignment
             if target.exists():

@@ -1,0 +1,145 @@
+"""Translation catalogs of the source notebooks: extract, check, and apply them.
+
+The English source notebooks are the only source. Each notebook has one gettext
+catalog per language, ``notebooks/<assignment>/locale/<lang>.po``, whose entries
+are its markdown cells: the ``msgid`` is the English cell exactly as it stands,
+the ``msgstr`` its translation. A changed English cell no longer matches its
+entry, so its translation becomes stale (reported, and English shown) instead
+of silently wrong. ``update`` brings a catalog in step with its notebook the way
+``msgmerge`` does: new cells get an entry, a changed cell keeps its old
+translation marked fuzzy (with the old English as ``#| msgid``), and entries of
+removed cells become obsolete.
+"""
+
+import copy
+import difflib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polib
+
+from coursekit.i18n import ENGLISH, LANGUAGES, finished  # noqa: F401 (LANGUAGES: the CLI's choices)
+
+from . import exercises
+from . import notebook as nbtools
+
+# An explorer called with no arguments in a released code cell: ``conv_arithmetic_explorer()``.
+EXPLORER_CALL = re.compile(r"\b(\w+_explorer)\(\)")
+SIMILAR_ENOUGH = 0.6  # a changed cell whose old English is this close keeps its old translation, as fuzzy
+
+
+def catalog_path(notebook_path, lang):
+    return Path(notebook_path).parent / "locale" / f"{lang}.po"
+
+
+def markdown_cells(nb):
+    """``[(cell number from 1, English text)]`` of the notebook's markdown cells that hold text."""
+    return [(index + 1, cell.source) for index, cell in enumerate(nb.cells)
+            if cell.cell_type == "markdown" and cell.source.strip()]
+
+
+@dataclass
+class Coverage:
+    """How far a catalog covers its notebook: cells without a current translation, entries without a cell."""
+    missing: list = field(default_factory=list)   # cell numbers whose English has no finished translation
+    stale: list = field(default_factory=list)     # English texts translated in the catalog but in no cell now
+    total: int = 0
+
+    @property
+    def complete(self):
+        return not self.missing and not self.stale
+
+    def describe(self, name):
+        if self.complete:
+            return f"{name}: {self.total} of {self.total} cells translated"
+        parts = []
+        if self.missing:
+            parts.append(f"cells {', '.join(map(str, self.missing))} not translated or changed since")
+        if self.stale:
+            parts.append(f"{len(self.stale)} entr{'y' if len(self.stale) == 1 else 'ies'} of no current cell "
+                         f"(first: {self.stale[0][:60]!r})")
+        return f"{name}: {self.total - len(self.missing)} of {self.total} cells translated; " + "; ".join(parts)
+
+
+def coverage(notebook_path, lang):
+    """The ``Coverage`` of ``notebook_path``'s catalog for ``lang`` (everything missing if there is none)."""
+    cells = markdown_cells(nbtools.read(notebook_path))
+    path = catalog_path(notebook_path, lang)
+    entries = [e for e in polib.pofile(str(path)) if not e.obsolete] if path.exists() else []
+    done = {e.msgid for e in entries if finished(e)}
+    english = {text for _, text in cells}
+    return Coverage(missing=[number for number, text in cells if text not in done],
+                    stale=[e.msgid for e in entries if e.msgid not in english],
+                    total=len(cells))
+
+
+def update(notebook_path, lang):
+    """Bring the catalog of ``notebook_path`` for ``lang`` in step with the notebook; returns its path."""
+    cells = markdown_cells(nbtools.read(notebook_path))
+    path = catalog_path(notebook_path, lang)
+    old = polib.pofile(str(path)) if path.exists() else polib.POFile()
+    by_msgid = {e.msgid: e for e in old}
+    catalog = polib.POFile(wrapwidth=0)
+    catalog.metadata = old.metadata or {
+        "Project-Id-Version": "convnets-from-scratch", "Language": lang,
+        "MIME-Version": "1.0", "Content-Type": "text/plain; charset=UTF-8", "Content-Transfer-Encoding": "8bit",
+    }
+    english = {text for _, text in cells}
+    unmatched = [e for e in old if e.msgid not in english and e.msgstr]
+    for number, text in cells:
+        entry = copy.copy(by_msgid[text]) if text in by_msgid else polib.POEntry(msgid=text, msgstr="")
+        entry.obsolete = False
+        entry.occurrences = [(Path(notebook_path).name, str(number))]
+        if not entry.msgstr:
+            closest = max(unmatched, key=lambda e: difflib.SequenceMatcher(None, e.msgid, text).ratio(), default=None)
+            if closest and difflib.SequenceMatcher(None, closest.msgid, text).ratio() >= SIMILAR_ENOUGH:
+                entry.msgstr, entry.previous_msgid = closest.msgstr, closest.msgid
+                entry.flags = sorted(set(entry.flags) | {"fuzzy"})
+                unmatched.remove(closest)
+        catalog.append(entry)
+    for entry in unmatched:
+        entry.obsolete = True
+        catalog.append(entry)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    catalog.save(str(path))
+    return path
+
+
+def translated(nb, lang, catalog):
+    """A copy of notebook ``nb`` in ``lang``: markdown cells translated where ``catalog`` (``{English: text}``)
+    has them, explorers called with ``lang``; code, formulas, cell ids and nbgrader metadata unchanged."""
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and cell.source in catalog:
+            cell.source = catalog[cell.source]
+        elif cell.cell_type == "code" and not nbtools.grade_id(cell):
+            cell.source = EXPLORER_CALL.sub(rf'\1(lang="{lang}")', cell.source)
+    nb.metadata["coursekit"] = {"language": lang}
+    return nb
+
+
+def source_in(assignment, lang):
+    """The source notebook of ``assignment`` in ``lang`` and the cell numbers left in English (no finished translation)."""
+    path = exercises.source_notebook(assignment)
+    nb = nbtools.read(path)
+    if lang == ENGLISH:
+        return nb, []
+    catalog_file = catalog_path(path, lang)
+    from coursekit.i18n import translations
+    catalog = translations(catalog_file) if catalog_file.exists() else {}
+    return translated(nb, lang, catalog), coverage(path, lang).missing
+
+
+def cli(assignments, lang, check_only):
+    """``python -m autograder translate``: update (unless ``check_only``) and report every catalog; 1 if any is incomplete."""
+    incomplete = 0
+    for assignment in assignments:
+        path = exercises.source_notebook(assignment)
+        if not check_only:
+            update(path, lang)
+        report = coverage(path, lang)
+        incomplete += not report.complete
+        print(report.describe(f"{assignment} ({catalog_path(path, lang).relative_to(exercises.NOTEBOOKS)})"))
+    print("OK" if not incomplete else f"{incomplete} catalog(s) incomplete")
+    return 1 if incomplete else 0
