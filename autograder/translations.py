@@ -26,7 +26,11 @@ from . import notebook as nbtools
 
 # An explorer called with no arguments in a released code cell: ``conv_arithmetic_explorer()``.
 EXPLORER_CALL = re.compile(r"\b(\w+_explorer)\(\)")
-SIMILAR_ENOUGH = 0.6  # a changed cell whose old English is this close keeps its old translation, as fuzzy
+SIMILAR_ENOUGH = 0.6
+# What a translation keeps exactly as the English has it: code blocks, display and inline formulas,
+# inline code, link targets, HTML tags and nbgrader's markers.
+PROTECTED = re.compile(r"```.*?```|\$\$.*?\$\$|\$[^$\n]+\$|`[^`\n]+`|\]\([^)\s]+\)|<[^>\n]+>|^#+ (?:BEGIN|END) SOLUTION$",
+                       re.DOTALL | re.MULTILINE)  # a changed cell whose old English is this close keeps its old translation, as fuzzy
 
 
 def catalog_path(notebook_path, lang):
@@ -72,6 +76,36 @@ def coverage(notebook_path, lang):
     return Coverage(missing=[number for number, text in cells if text not in done],
                     stale=[e.msgid for e in entries if e.msgid not in english],
                     total=len(cells))
+
+
+def protected_parts(text):
+    """The formulas, code, link targets and markers of ``text``, sorted (a translation must keep them all)."""
+    return sorted(PROTECTED.findall(text))
+
+
+def changed_parts(english, translation):
+    """``(lost, added)``: protected parts of ``english`` missing from ``translation``, and parts it added."""
+    ours, theirs = protected_parts(english), protected_parts(translation)
+    lost, added = list(ours), []
+    for part in theirs:
+        if part in lost:
+            lost.remove(part)
+        else:
+            added.append(part)
+    return lost, added
+
+
+def altered(notebook_path, lang):
+    """``[(cell number, lost, added)]`` of translated cells whose formulas, code or markers differ from the English."""
+    path = catalog_path(notebook_path, lang)
+    done = {e.msgid: e.msgstr for e in polib.pofile(str(path)) if finished(e)} if path.exists() else {}
+    found = []
+    for number, text in markdown_cells(nbtools.read(notebook_path)):
+        if text in done:
+            lost, added = changed_parts(text, done[text])
+            if lost or added:
+                found.append((number, lost, added))
+    return found
 
 
 def update(notebook_path, lang):
@@ -138,8 +172,11 @@ def cli(assignments, lang, check_only):
         path = exercises.source_notebook(assignment)
         if not check_only:
             update(path, lang)
-        report = coverage(path, lang)
-        incomplete += not report.complete
+        report, changed = coverage(path, lang), altered(path, lang)
+        incomplete += not report.complete or bool(changed)
         print(report.describe(f"{assignment} ({catalog_path(path, lang).relative_to(exercises.NOTEBOOKS)})"))
+        for number, lost, added in changed:
+            print(f"  cell {number}: the translation must keep the English formulas and code: "
+                  f"missing {lost[:3]}, not in the English {added[:3]}")
     print("OK" if not incomplete else f"{incomplete} catalog(s) incomplete")
     return 1 if incomplete else 0
