@@ -24,8 +24,6 @@ from coursekit.i18n import ENGLISH, LANGUAGES, finished  # noqa: F401 (LANGUAGES
 from . import exercises
 from . import notebook as nbtools
 
-# An explorer called with no arguments in a released code cell: ``conv_arithmetic_explorer()``.
-EXPLORER_CALL = re.compile(r"\b(\w+_explorer)\(\)")
 SIMILAR_ENOUGH = 0.6
 # What a translation keeps exactly as the English has it: code blocks, display and inline formulas,
 # inline code, link targets, HTML tags and nbgrader's markers.
@@ -142,13 +140,11 @@ def update(notebook_path, lang):
 
 def translated(nb, lang, catalog):
     """A copy of notebook ``nb`` in ``lang``: markdown cells translated where ``catalog`` (``{English: text}``)
-    has them, explorers called with ``lang``; code, formulas, cell ids and nbgrader metadata unchanged."""
+    has them; code, formulas, cell ids and nbgrader metadata unchanged."""
     nb = copy.deepcopy(nb)
     for cell in nb.cells:
         if cell.cell_type == "markdown" and cell.source in catalog:
             cell.source = catalog[cell.source]
-        elif cell.cell_type == "code" and not nbtools.grade_id(cell):
-            cell.source = EXPLORER_CALL.sub(rf'\1(lang="{lang}")', cell.source)
     nb.metadata["coursekit"] = {"language": lang}
     return nb
 
