@@ -5,9 +5,8 @@ import os
 import sys
 from pathlib import Path
 
-from coursekit.i18n import LANGUAGES
-
 from . import exercises
+from .translations import LANGUAGES
 
 
 # The cores this process may run on (fewer than os.cpu_count() in a restricted container).

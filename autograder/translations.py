@@ -19,8 +19,6 @@ from pathlib import Path
 
 import polib
 
-from coursekit.i18n import ENGLISH, LANGUAGES, finished  # noqa: F401 (LANGUAGES: the CLI's choices)
-
 from . import exercises
 from . import notebook as nbtools
 
@@ -29,6 +27,20 @@ SIMILAR_ENOUGH = 0.6
 # inline code, link targets, HTML tags and nbgrader's markers.
 PROTECTED = re.compile(r"```.*?```|\$\$.*?\$\$|\$[^$\n]+\$|`[^`\n]+`|\]\([^)\s]+\)|<[^>\n]+>|^#+ (?:BEGIN|END) SOLUTION$",
                        re.DOTALL | re.MULTILINE)  # a changed cell whose old English is this close keeps its old translation, as fuzzy
+
+
+ENGLISH = "en"
+LANGUAGES = (ENGLISH, "ko")
+
+
+def finished(entry):
+    """Whether a catalog entry holds a translation that is current (not empty, not fuzzy, not obsolete)."""
+    return bool(entry.msgstr) and not entry.fuzzy and not entry.obsolete
+
+
+def translations(path):
+    """``{English text: translation}`` of the finished entries of the catalog at ``path``."""
+    return {entry.msgid: entry.msgstr for entry in polib.pofile(str(path)) if finished(entry)}
 
 
 def catalog_path(notebook_path, lang):
@@ -156,7 +168,6 @@ def source_in(assignment, lang):
     if lang == ENGLISH:
         return nb, []
     catalog_file = catalog_path(path, lang)
-    from coursekit.i18n import translations
     catalog = translations(catalog_file) if catalog_file.exists() else {}
     return translated(nb, lang, catalog), coverage(path, lang).missing
 
