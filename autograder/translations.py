@@ -22,11 +22,11 @@ import polib
 from . import exercises
 from . import notebook as nbtools
 
-SIMILAR_ENOUGH = 0.6
+SIMILAR_ENOUGH = 0.6  # a changed cell whose old English is this close keeps its old translation, as fuzzy
 # What a translation keeps exactly as the English has it: code blocks, display and inline formulas,
 # inline code, link targets, HTML tags and nbgrader's markers.
 PROTECTED = re.compile(r"```.*?```|\$\$.*?\$\$|\$[^$\n]+\$|`[^`\n]+`|\]\([^)\s]+\)|<[^>\n]+>|^#+ (?:BEGIN|END) SOLUTION$",
-                       re.DOTALL | re.MULTILINE)  # a changed cell whose old English is this close keeps its old translation, as fuzzy
+                       re.DOTALL | re.MULTILINE)
 
 
 ENGLISH = "en"

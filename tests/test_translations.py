@@ -40,6 +40,14 @@ def test_a_changed_english_cell_makes_its_translation_stale(tmp_path):
     assert f"cells {first + 1} not translated or changed since" in done.stdout
     assert "1 entry of no current cell" in done.stdout
 
+    # Updating the catalog keeps the old translation of the changed cell, marked fuzzy: still not finished.
+    import polib
+    english = "".join(json.loads((REPO / "notebooks" / "04_pooling" / "pooling.ipynb").read_text())["cells"][first]["source"])
+    old = next(e for e in polib.pofile(str(REPO / "notebooks" / "04_pooling" / "locale" / "ko.po")) if e.msgid == english)
+    assert autograder("translate", "04_pooling", cwd=tmp_path, env={"CFS_NOTEBOOKS": str(notebooks)}).returncode == 1
+    entry = next(e for e in polib.pofile(str(notebooks / "04_pooling" / "locale" / "ko.po")) if e.msgid.endswith("One more English sentence.\n"))
+    assert entry.fuzzy and entry.msgstr == old.msgstr and entry.previous_msgid == english
+
 
 def test_a_translation_that_changes_a_formula_is_reported(tmp_path):
     import polib
