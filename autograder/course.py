@@ -91,7 +91,7 @@ def build(root, assignments=None, lang="en"):
         if lang == translations.ENGLISH:
             shutil.copy(exercises.source_notebook(assignment), target)
         else:
-            nbformat.write(translations.source_in(assignment, lang)[0], str(target))
+            nbformat.write(translations.source_in(assignment, lang), str(target))
     grader = api(root)
     for assignment in assignments:
         with quiet():

@@ -76,11 +76,16 @@ class Coverage:
         return f"{name}: {self.total - len(self.missing)} of {self.total} cells translated; " + "; ".join(parts)
 
 
-def coverage(notebook_path, lang):
-    """The ``Coverage`` of ``notebook_path``'s catalog for ``lang`` (everything missing if there is none)."""
-    cells = markdown_cells(nbtools.read(notebook_path))
+def _cells_and_entries(notebook_path, lang):
+    """The notebook's markdown cells and its catalog's live (not obsolete) entries, read once."""
     path = catalog_path(notebook_path, lang)
     entries = [e for e in polib.pofile(str(path)) if not e.obsolete] if path.exists() else []
+    return markdown_cells(nbtools.read(notebook_path)), entries
+
+
+def coverage(notebook_path, lang, read=None):
+    """The ``Coverage`` of ``notebook_path``'s catalog for ``lang`` (everything missing if there is none)."""
+    cells, entries = read or _cells_and_entries(notebook_path, lang)
     done = {e.msgid for e in entries if finished(e)}
     english = {text for _, text in cells}
     return Coverage(missing=[number for number, text in cells if text not in done],
@@ -105,17 +110,24 @@ def changed_parts(english, translation):
     return lost, added
 
 
-def altered(notebook_path, lang):
+def altered(notebook_path, lang, read=None):
     """``[(cell number, lost, added)]`` of translated cells whose formulas, code or markers differ from the English."""
-    path = catalog_path(notebook_path, lang)
-    done = {e.msgid: e.msgstr for e in polib.pofile(str(path)) if finished(e)} if path.exists() else {}
+    cells, entries = read or _cells_and_entries(notebook_path, lang)
+    done = {e.msgid: e.msgstr for e in entries if finished(e)}
     found = []
-    for number, text in markdown_cells(nbtools.read(notebook_path)):
+    for number, text in cells:
         if text in done:
             lost, added = changed_parts(text, done[text])
             if lost or added:
                 found.append((number, lost, added))
     return found
+
+
+def _closest(entries, text):
+    """The first of ``entries`` whose English is most like ``text``, if it is at least SIMILAR_ENOUGH alike."""
+    ratios = [difflib.SequenceMatcher(None, e.msgid, text).ratio() for e in entries]
+    best = max(range(len(entries)), key=ratios.__getitem__, default=None)
+    return entries[best] if best is not None and ratios[best] >= SIMILAR_ENOUGH else None
 
 
 def update(notebook_path, lang):
@@ -135,12 +147,11 @@ def update(notebook_path, lang):
         entry = copy.copy(by_msgid[text]) if text in by_msgid else polib.POEntry(msgid=text, msgstr="")
         entry.obsolete = False
         entry.occurrences = [(Path(notebook_path).name, str(number))]
-        if not entry.msgstr:
-            closest = max(unmatched, key=lambda e: difflib.SequenceMatcher(None, e.msgid, text).ratio(), default=None)
-            if closest and difflib.SequenceMatcher(None, closest.msgid, text).ratio() >= SIMILAR_ENOUGH:
-                entry.msgstr, entry.previous_msgid = closest.msgstr, closest.msgid
-                entry.flags = sorted(set(entry.flags) | {"fuzzy"})
-                unmatched.remove(closest)
+        closest = None if entry.msgstr else _closest(unmatched, text)
+        if closest:
+            entry.msgstr, entry.previous_msgid = closest.msgstr, closest.msgid
+            entry.flags = sorted(set(entry.flags) | {"fuzzy"})
+            unmatched.remove(closest)
         catalog.append(entry)
     for entry in unmatched:
         entry.obsolete = True
@@ -162,14 +173,13 @@ def translated(nb, lang, catalog):
 
 
 def source_in(assignment, lang):
-    """The source notebook of ``assignment`` in ``lang`` and the cell numbers left in English (no finished translation)."""
+    """The source notebook of ``assignment`` with its prose in ``lang`` (English where no finished translation)."""
     path = exercises.source_notebook(assignment)
     nb = nbtools.read(path)
-    if lang == ENGLISH:
-        return nb, []
     catalog_file = catalog_path(path, lang)
-    catalog = translations(catalog_file) if catalog_file.exists() else {}
-    return translated(nb, lang, catalog), coverage(path, lang).missing
+    if lang == ENGLISH or not catalog_file.exists():
+        return nb
+    return translated(nb, lang, translations(catalog_file))
 
 
 def cli(assignments, lang, check_only):
@@ -179,7 +189,8 @@ def cli(assignments, lang, check_only):
         path = exercises.source_notebook(assignment)
         if not check_only:
             update(path, lang)
-        report, changed = coverage(path, lang), altered(path, lang)
+        read = _cells_and_entries(path, lang)
+        report, changed = coverage(path, lang, read), altered(path, lang, read)
         incomplete += not report.complete or bool(changed)
         print(report.describe(f"{assignment} ({catalog_path(path, lang).relative_to(exercises.NOTEBOOKS)})"))
         for number, lost, added in changed:

@@ -2,12 +2,14 @@
 from the English one in its prose only. Run as users run it: the CLI in a subprocess, from a scratch folder."""
 
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import polib
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
@@ -15,7 +17,6 @@ HANGUL = re.compile(r"[\uac00-\ud7a3]")
 
 
 def autograder(*args, cwd, env=None):
-    import os
     return subprocess.run([sys.executable, "-m", "autograder", *args], cwd=cwd, capture_output=True, text=True,
                           timeout=600, env={**os.environ, **(env or {})})
 
@@ -27,9 +28,15 @@ def test_every_catalog_covers_every_markdown_cell_and_keeps_formulas(tmp_path):
     assert len(re.findall(r"(\d+) of \1 cells translated", done.stdout)) == 9
 
 
-def test_a_changed_english_cell_makes_its_translation_stale(tmp_path):
+def copy_of_pooling(tmp_path):
+    """A notebooks folder (for CFS_NOTEBOOKS) holding a copy of 04_pooling's notebook and catalog."""
     notebooks = tmp_path / "notebooks"
     shutil.copytree(REPO / "notebooks" / "04_pooling", notebooks / "04_pooling")
+    return notebooks
+
+
+def test_a_changed_english_cell_makes_its_translation_stale(tmp_path):
+    notebooks = copy_of_pooling(tmp_path)
     path = notebooks / "04_pooling" / "pooling.ipynb"
     nb = json.loads(path.read_text())
     first = next(i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "markdown")
@@ -41,7 +48,6 @@ def test_a_changed_english_cell_makes_its_translation_stale(tmp_path):
     assert "1 entry of no current cell" in done.stdout
 
     # Updating the catalog keeps the old translation of the changed cell, marked fuzzy: still not finished.
-    import polib
     english = "".join(json.loads((REPO / "notebooks" / "04_pooling" / "pooling.ipynb").read_text())["cells"][first]["source"])
     old = next(e for e in polib.pofile(str(REPO / "notebooks" / "04_pooling" / "locale" / "ko.po")) if e.msgid == english)
     assert autograder("translate", "04_pooling", cwd=tmp_path, env={"CFS_NOTEBOOKS": str(notebooks)}).returncode == 1
@@ -50,9 +56,7 @@ def test_a_changed_english_cell_makes_its_translation_stale(tmp_path):
 
 
 def test_a_translation_that_changes_a_formula_is_reported(tmp_path):
-    import polib
-    notebooks = tmp_path / "notebooks"
-    shutil.copytree(REPO / "notebooks" / "04_pooling", notebooks / "04_pooling")
+    notebooks = copy_of_pooling(tmp_path)
     catalog_file = notebooks / "04_pooling" / "locale" / "ko.po"
     catalog = polib.pofile(str(catalog_file))
     entry = next(e for e in catalog if "$" in e.msgstr)
