@@ -13,15 +13,13 @@ import json
 import os
 import secrets
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-from . import course, exercises, feedback, lms, nbcourse, roster, stopping
+from . import course, exercises, feedback, lms, nbcourse, roster, stopping, warm
 from .job import INTERNAL_ERROR, failed_result, plain_page
 from . import notebook as nbtools
 from .lms import MAX_ZIP_BYTES, MAX_ZIP_FILES, unpack  # noqa: F401 (importable from here, as before)
@@ -92,29 +90,28 @@ class Progress:
             sys.stderr.flush()
 
 
+def job_environment():
+    """The environment of grading jobs: the course's notebooks, and one BLAS thread per job."""
+    return dict(os.environ, CFS_NOTEBOOKS=str(exercises.NOTEBOOKS),
+                OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+
+
+WORKERS = warm.Pool(job_environment)  # warm worker processes, one per grading thread (autograder/warm.py)
+
+
 def run_job(request, workdir, timeout):
-    """Run one grading job process; afterwards kill everything it started, even what left its group."""
+    """Run one grading job (forked by this thread's warm worker); afterwards kill everything it started,
+    even what left its group."""
     workdir = Path(workdir)
     (workdir / "request.json").write_text(json.dumps(request))
     token = secrets.token_hex(8)
-    env = dict(os.environ, CFS_JOB=token, CFS_NOTEBOOKS=str(exercises.NOTEBOOKS), OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     with stopping.starting(token):  # a run being stopped (Ctrl-C, SIGTERM) starts no job
-        process = subprocess.Popen(
-            [sys.executable, "-I", "-m", "autograder.job", str(workdir)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            start_new_session=True, cwd=workdir, env=env,
-        )
+        worker = WORKERS.worker()
+        worker.send(workdir, token, timeout)
     try:
-        _, stderr = process.communicate(timeout=timeout)
-        failure = None if process.returncode == 0 else f"grading process exited with code {process.returncode}: {stderr.decode(errors='replace').strip()[-300:]}"
-    except subprocess.TimeoutExpired:
-        failure = f"grading timed out after {timeout:g} s"
-        # Only while the job is alive (not yet reaped) is its pid surely still its process group:
-        # a reaped pid may already belong to another job's process.
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+        failure = worker.receive(workdir)  # the worker kills the job's process group if it outlives timeout
     finally:
-        kill_marked(token)  # the kernel, the student's process and anything they started
+        stopping.kill_marked(token)  # the kernel, the student's process and anything they started
         stopping.finished(token)  # a job of a run being stopped ends here: no result, nothing cached
     result_path = workdir / "result.json"
     if failure is None and result_path.exists():
@@ -138,17 +135,6 @@ def write_plain_page(result, target):
     reasons = ([result["error"]] if result["error"] else []) + result["flags"]
     target.write_text(plain_page(result["student"], result["assignment"], reasons, result["scores"], result["max_scores"]),
                       encoding="utf-8")
-
-
-def kill_marked(token):
-    """Kill processes whose environment carries this job's token (daemons that escaped the process group)."""
-    marker = f"CFS_JOB={token}".encode()
-    for entry in Path("/proc").glob("[0-9]*"):
-        try:
-            if marker in (entry / "environ").read_bytes().split(b"\0"):
-                os.kill(int(entry.name), signal.SIGKILL)
-        except (OSError, ValueError):
-            continue
 
 
 def cache_key(path, assignment, options):
@@ -248,7 +234,10 @@ def grade(submissions, out, options=None, _staged=None):
             progress.advance(f"{student}/{assignment}")
             return result
 
-        results = stopping.run_all(one, enumerate(entries), options.workers)  # a signal stops it cleanly
+        try:
+            results = stopping.run_all(one, enumerate(entries), options.workers)  # a signal stops it cleanly
+        finally:
+            WORKERS.close()  # the next run starts its own workers (in its own environment)
         if template:  # out's gradebook merged; late work and written answers (autograder/nbcourse.py)
             nbcourse.finish(results, out, submissions, tmp / "course")
     lms.add_flags(results, _staged.flags if _staged else {})

@@ -1,6 +1,7 @@
 """Grade one submission (one student, one assignment) in its own process and its own course copy.
 
-Run by ``grade`` as ``python -I -m autograder.job WORKDIR``: reads
+Run as ``python -I -m autograder.job WORKDIR``, or forked by a warm worker (autograder/warm.py)
+that calls ``main(WORKDIR)``: reads
 ``WORKDIR/request.json``, writes ``WORKDIR/result.json`` and
 ``WORKDIR/feedback.html`` and nothing else outside its course copy. Whatever
 happens to the submission, a result is written: a score of 0 with a reason at worst.
@@ -399,8 +400,9 @@ def grade(request, outbox):
     return sub.result()
 
 
-def main():
-    workdir = Path(sys.argv[1])
+def main(workdir=None):
+    """Grade the job in ``workdir`` (``sys.argv[1]`` when run as a program; a warm worker's child passes it)."""
+    workdir = Path(workdir or sys.argv[1])
     request = json.loads((workdir / "request.json").read_text())
     request["workdir"] = str(workdir)
     outbox = Outbox(workdir)

@@ -15,6 +15,8 @@ Three hooks, used by ``grade``:
 - ``starting(token)`` around a job's start and ``finished(token)`` when its process is
   gone: a job of a run being stopped raises ``Cancelled`` instead of giving a result,
   so nothing of it is cached and the next run grades it again.
+- ``watch(token, name)`` for a process family that outlives single jobs (a warm worker and the
+  job it forked, ``CFS_WARM=token``): a stop kills it too.
 """
 
 import concurrent.futures
@@ -48,12 +50,13 @@ class Cancelled(BaseException):
 
 class _State:
     def __init__(self):
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()  # (re-entered: a warm worker is watched while its first job starts)
         self.reset()
 
     def reset(self):
         self.stopping = False   # a stop was requested: no job starts, no job gives a result
         self.running = set()    # tokens of the jobs started and not finished
+        self.watched = set()    # (name, token) of process families a stop kills too (warm workers)
         self.signal = None      # the first signal received
         self.defer = False      # writing results: a signal waits until they are written
         self.done = None        # submissions graded, of ...
@@ -141,6 +144,8 @@ def _stop_jobs(pool, futures):
             tokens = set(_state.running)
         for token in tokens:
             sweep(token)
+        for name, token in list(_state.watched):
+            kill_marked(token, name)
         # (a future cancelled before it started counts as done for done(), not for wait())
         running = [future for future in futures if not future.done()]
         if not running or time.monotonic() > deadline:
@@ -171,6 +176,28 @@ def finished(token):
         _state.running.discard(token)
         if _state.stopping:
             raise Cancelled()
+
+
+def watch(token, name):
+    """A stop of the run kills every process marked ``name=token`` (a warm worker and its job)."""
+    with _state.lock:
+        _state.watched.add((name, token))
+
+
+def unwatch(token, name):
+    with _state.lock:
+        _state.watched.discard((name, token))
+
+
+def kill_marked(token, name="CFS_JOB"):
+    """Kill every process whose environment carries ``name=token`` (daemons that escaped the process group)."""
+    marker = f"{name}={token}".encode()
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if marker in (entry / "environ").read_bytes().split(b"\0"):
+                os.kill(int(entry.name), signal.SIGKILL)
+        except (OSError, ValueError):
+            continue
 
 
 def sweep(token, rounds=50):

@@ -30,7 +30,7 @@ pytestmark = pytest.mark.skipif(not exercises.source_notebook(ASSIGNMENT).exists
 
 
 def job_processes(tmp):
-    """Live processes of a grading job of this test: CFS_JOB in the environment, and our TMPDIR in it
+    """Live processes of a grading job of this test: CFS_JOB (or a warm worker's CFS_WARM) in the environment, and our TMPDIR in it
     (jobs, kernels and student processes all inherit it, or a scratch folder inside it)."""
     pids = []
     for entry in Path("/proc").glob("[0-9]*"):
@@ -38,7 +38,7 @@ def job_processes(tmp):
             environment = (entry / "environ").read_bytes().split(b"\0")
         except OSError:
             continue
-        if any(v.startswith(b"CFS_JOB=") for v in environment) and any(str(tmp).encode() in v for v in environment):
+        if any(v.startswith((b"CFS_JOB=", b"CFS_WARM=")) for v in environment) and any(str(tmp).encode() in v for v in environment):
             pids.append(int(entry.name))
     return pids
 
