@@ -83,13 +83,22 @@ def test_the_korean_reference_gets_full_marks_and_the_korean_blank_zero(korean, 
     assert any(reason.startswith("needs manual grading:") for reason in reasons) == bool(written_points(assignment))
 
 
+def feedback_page(korean, student, assignment):
+    return (korean["root"] / "graded" / "feedback" / student / assignment / exercises.notebook_name(assignment)) \
+        .with_suffix(".html").read_text(encoding="utf-8")
+
+
+ERROR_OUTPUT = 'class="output_subarea output_text output_error"'   # how the feedback page shows a failed cell
+
+
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_the_korean_reference_runs_top_to_bottom(korean, assignment):
-    """Its feedback page is the executed notebook: no cell of it failed."""
-    page = (korean["root"] / "graded" / "feedback" / "reference" / assignment).glob("*.html")
-    text = next(page).read_text(encoding="utf-8")
+    """Its feedback page is the executed notebook, in Korean: no cell of it failed (the blank's stubs did)."""
+    text = feedback_page(korean, "reference", assignment)
     assert HANGUL.search(text)
-    assert "Traceback" not in text and "NotImplementedError" not in text
+    assert ERROR_OUTPUT not in text
+    if exercises.functions(assignment):
+        assert ERROR_OUTPUT in feedback_page(korean, "blank", assignment)
 
 
 def test_a_korean_notebook_executed_with_nbconvert_has_korean_explorers(korean, tmp_path):
