@@ -152,9 +152,17 @@ def selfcheck(assignments):
             problems.append(f"{name}: the reference solution scores {score:g}/{top:g}; lost {lost} {detail}")
         if kind == "blank" and score != 0:
             problems.append(f"{name}: an untouched release scores {score:g}/{top:g}")
-        if kind == "reference" and nbcourse.review_flags(r):  # a written answer to grade is no problem
-            problems.append(f"{name}: the reference solution is flagged: {'; '.join(nbcourse.review_flags(r))}")
+        # A written answer to grade is no problem, nor is the reference flagged as copied code: it is the course's own.
+        flagged = [f for f in nbcourse.review_flags(r) if not demo.copied(f)]
+        if kind == "reference" and flagged:
+            problems.append(f"{name}: the reference solution is flagged: {'; '.join(flagged)}")
     return problems
+
+
+def first_error(log):
+    """The first ``SomeError: message`` line of a log with tracebacks (the whole first line if there is none)."""
+    found = re.search(r"^\s*(\w+(?:Error|Exception): .+)$", log, flags=re.MULTILINE)
+    return found.group(1).strip() if found else log.strip().splitlines()[0]
 
 
 def sample_student(kind, lang):
@@ -173,7 +181,10 @@ def release_and_submit(tmp, assignments, lang):
     submissions to ``tmp/submissions``; returns the problems found running them."""
     problems = []
     release_dir = tmp / f"release-{lang}"
-    course.release(release_dir, assignments, lang=lang)
+    try:
+        course.release(release_dir, assignments, lang=lang)
+    except RuntimeError as error:  # nbgrader refused a notebook: say why, and check the other editions
+        return [f"release --lang {lang} failed: {first_error(str(error))}"]
     for assignment in assignments:
         name = assignment if lang == translations.ENGLISH else f"{assignment} ({lang})"
         path = release_dir / assignment / exercises.notebook_name(assignment)
