@@ -189,6 +189,7 @@ def test_the_korean_tour_renders_hangul_formulas_and_a_korean_explorer(jupyterla
     slider.focus()
     slider.press("ArrowRight")
     expect(summary).to_contain_text("출력 크기: 6")
+    explorer.screenshot(path=str(screenshot_path(tmp_path, "korean_conv_explorer_jupyterlab.png")))
     formula.scroll_into_view_if_needed()
     page.screenshot(path=str(screenshot_path(tmp_path, "korean_tour_jupyterlab.png")))
     assert page.errors == []
