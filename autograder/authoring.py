@@ -1,14 +1,16 @@
-"""Checks for people writing source notebooks: run them, release them, grade the reference and a blank."""
+"""Checks for people writing source notebooks: run them, release them (in English and in every translation),
+grade the reference and a blank of each."""
 
 import ast
 import re
+import shutil
 import tempfile
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
 
-from . import course, demo, exercises, grade, nbcourse
+from . import course, demo, exercises, grade, nbcourse, translations
 from . import notebook as nbtools
 
 
@@ -98,14 +100,23 @@ def run_source(assignment):
 
 
 def run_release(release_path, assignment):
-    """Problems in a release notebook: anything failing other than NotImplementedError, or leftover solutions."""
+    """Problems in a release notebook: anything failing other than NotImplementedError, or leftover solutions.
+
+    It runs in a scratch folder holding what the release put beside it (the explorers' language settings).
+    """
+    release_path = Path(release_path)
     nb = nbtools.read(release_path)
     problems = []
     text = nbformat.writes(nb)
     for marker in (nbtools.SOLUTION_BEGIN, nbtools.HIDDEN_BEGIN):
         if marker in text:
             problems.append(f"{assignment} release still contains {marker!r}")
+    from coursekit.widgets._language import SETTINGS_FILE
+
     with tempfile.TemporaryDirectory() as tmp:
+        settings = release_path.parent / SETTINGS_FILE
+        if settings.exists():
+            shutil.copy(settings, tmp)
         execute(nb, tmp, allow_errors=True)
     for i, gid, ename, evalue in error_outputs(nb):
         if ename != "NotImplementedError":
@@ -128,25 +139,60 @@ def selfcheck(assignments):
         problems += run_source(assignment)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        course.release(tmp / "release", assignments)
-        for assignment in assignments:
-            problems += run_release(tmp / "release" / assignment / exercises.notebook_name(assignment), assignment)
-        for assignment in assignments:
-            source = nbtools.read(exercises.source_notebook(assignment))
-            release = nbtools.read(tmp / "release" / assignment / exercises.notebook_name(assignment))
-            demo.write(demo.samples.reference(release, source, assignment), tmp / "submissions", "reference", assignment)
-            demo.write(release, tmp / "submissions", "blank", assignment)
+        for lang in translations.LANGUAGES:  # every edition: released, run, and graded in one grading run
+            problems += release_and_submit(tmp, assignments, lang)
         results = grade.grade(tmp / "submissions", tmp / "graded", grade.Options(workers=2, progress=False))
     for r in results:
+        kind, lang = sample_of(r["student"])
+        name = r["assignment"] if lang == translations.ENGLISH else f"{r['assignment']} ({lang})"
         score, top = sum(r["scores"].values()), sum(r["max_scores"].values())
         detail = "; ".join(([r["error"]] if r["error"] else []) + r["flags"])
-        if r["student"] == "reference" and score != top:
+        if kind == "reference" and score != top:
             lost = [g for g, m in r["max_scores"].items() if r["scores"].get(g, 0) < m]
-            problems.append(f"{r['assignment']}: the reference solution scores {score:g}/{top:g}; lost {lost} {detail}")
-        if r["student"] == "blank" and score != 0:
-            problems.append(f"{r['assignment']}: an untouched release scores {score:g}/{top:g}")
-        if r["student"] == "reference" and nbcourse.review_flags(r):  # a written answer to grade is no problem
-            problems.append(f"{r['assignment']}: the reference solution is flagged: {'; '.join(nbcourse.review_flags(r))}")
+            problems.append(f"{name}: the reference solution scores {score:g}/{top:g}; lost {lost} {detail}")
+        if kind == "blank" and score != 0:
+            problems.append(f"{name}: an untouched release scores {score:g}/{top:g}")
+        # A written answer to grade is no problem, nor is the reference flagged as copied code: it is the course's own.
+        flagged = [f for f in nbcourse.review_flags(r) if not demo.copied(f)]
+        if kind == "reference" and flagged:
+            problems.append(f"{name}: the reference solution is flagged: {'; '.join(flagged)}")
+    return problems
+
+
+def first_error(log):
+    """The first ``SomeError: message`` line of a log with tracebacks (the whole first line if there is none)."""
+    found = re.search(r"^\s*(\w+(?:Error|Exception): .+)$", log, flags=re.MULTILINE)
+    return found.group(1).strip() if found else log.strip().splitlines()[0]
+
+
+def sample_student(kind, lang):
+    """The student folder of a selfcheck sample: ``reference``, ``blank``, ``reference-ko``, ..."""
+    return kind if lang == translations.ENGLISH else f"{kind}-{lang}"
+
+
+def sample_of(student):
+    """``(kind, lang)`` of a selfcheck sample's student folder (the inverse of ``sample_student``)."""
+    kind, _, lang = student.partition("-")
+    return kind, lang or translations.ENGLISH
+
+
+def release_and_submit(tmp, assignments, lang):
+    """Release ``assignments`` in ``lang`` under ``tmp``, run each release, and write its reference and blank
+    submissions to ``tmp/submissions``; returns the problems found running them."""
+    problems = []
+    release_dir = tmp / f"release-{lang}"
+    try:
+        course.release(release_dir, assignments, lang=lang)
+    except RuntimeError as error:  # nbgrader refused a notebook: say why, and check the other editions
+        return [f"release --lang {lang} failed: {first_error(str(error))}"]
+    for assignment in assignments:
+        name = assignment if lang == translations.ENGLISH else f"{assignment} ({lang})"
+        path = release_dir / assignment / exercises.notebook_name(assignment)
+        problems += run_release(path, name)
+        source, release = translations.source_in(assignment, lang), nbtools.read(path)
+        demo.write(demo.samples.reference(release, source, assignment), tmp / "submissions",
+                   sample_student("reference", lang), assignment)
+        demo.write(release, tmp / "submissions", sample_student("blank", lang), assignment)
     return problems
 
 

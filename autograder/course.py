@@ -2,6 +2,7 @@
 
 import contextlib
 import io
+import json
 import logging
 import os
 import shutil
@@ -102,7 +103,8 @@ def build(root, assignments=None, lang="en"):
 
 
 def release(out, assignments=None, workdir=None, lang="en"):
-    """Student versions of every assignment in ``out/<id>/<notebook>.ipynb``, their prose in ``lang``."""
+    """Student versions of every assignment in ``out/<id>/<notebook>.ipynb``, their prose in ``lang``
+    (and, in another language than English, the explorers' settings file beside each notebook)."""
     import tempfile
 
     out = Path(out)
@@ -115,7 +117,20 @@ def release(out, assignments=None, workdir=None, lang="en"):
             if target.exists():
                 shutil.rmtree(target)
             shutil.copytree(root / "release" / assignment, target)
+            if lang != "en":
+                write_language_settings(target, lang)
     return out
+
+
+def write_language_settings(folder, lang):
+    """The settings file that makes the explorers (``coursekit.widgets``) of the notebooks in ``folder`` speak ``lang``.
+
+    The notebook's code stays the English one: its kernel, started in ``folder`` by JupyterLab,
+    ``jupyter nbconvert --execute`` or nbgrader, finds the language here.
+    """
+    from coursekit.widgets._language import SETTINGS_FILE
+
+    (Path(folder) / SETTINGS_FILE).write_text(json.dumps({"language": lang}) + "\n", encoding="utf-8")
 
 
 def grading_template(root):

@@ -83,7 +83,7 @@ dependencies = ["numpy>=1.26", "scipy>=1.11", "matplotlib>=3.8", "ipywidgets>=8.
 include = ["coursekit*"]
 
 [tool.setuptools.package-data]
-coursekit = ["datasets/*.csv.gz", "datasets/*.md"]
+coursekit = ["datasets/*.csv.gz", "datasets/*.md", "locale/*/*.json"]
 '''
 
 

@@ -183,7 +183,8 @@ def source_in(assignment, lang):
 
 
 def cli(assignments, lang, check_only):
-    """``python -m autograder translate``: update (unless ``check_only``) and report every catalog; 1 if any is incomplete."""
+    """``python -m autograder translate``: update (unless ``check_only``) and report every catalog (the notebooks',
+    then the explorers'); 1 if any is incomplete."""
     incomplete = 0
     for assignment in assignments:
         path = exercises.source_notebook(assignment)
@@ -196,5 +197,7 @@ def cli(assignments, lang, check_only):
         for number, lost, added in changed:
             print(f"  cell {number}: the translation must keep the English formulas and code: "
                   f"missing {lost[:3]}, not in the English {added[:3]}")
+    from . import widget_translations
+    incomplete += not widget_translations.check(lang, update_first=not check_only)
     print("OK" if not incomplete else f"{incomplete} catalog(s) incomplete")
     return 1 if incomplete else 0

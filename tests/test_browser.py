@@ -3,7 +3,9 @@
 Releases the tour notebook with nbgrader (the student version, whose explorer
 section shows ``conv_arithmetic_explorer()``), opens it, runs all cells,
 moves the "input size n" slider with the keyboard and checks that the output
-size the page shows follows. Skipped, saying why, without Chromium or Playwright:
+size the page shows follows. The Korean release of the tour (``release --lang ko``) is opened too:
+its headings are Hangul drawn with a real font (not boxes), its formulas are typeset by MathJax, and
+its explorer speaks Korean. Skipped, saying why, without Chromium or Playwright:
 
     apt-get install -y chromium          # Debian's build; `playwright install` is not needed
     pip install playwright
@@ -29,6 +31,7 @@ from browser_kit import CHROMIUM, CHROMIUM_ARGS, NEEDS_CHROMIUM, free_port, term
 from autograder.course import release
 
 TOUR = ("00_tour", "tour.ipynb")   # the released tour notebook: what a student opens first
+HANGUL = re.compile(r"[\uac00-\ud7a3]")
 TIMEOUT_MS = 60_000     # per step: a loaded 2-core machine can take a while to start a kernel
 QUIET_SETTINGS = {   # JupyterLab user settings: no news, every cell in the page, no autosave
     "apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false", "checkForUpdates": False},
@@ -76,6 +79,7 @@ def jupyterlab(tmp_path_factory):
     base = tmp_path_factory.mktemp("jupyterlab")
     root, home = base / "notebooks", base / "home"
     release(root, [TOUR[0]])
+    release(root / "ko", [TOUR[0]], lang="ko")      # the Korean edition's tour, with its explorers' settings
     env = dict(os.environ)
     for name in ("HOME", "JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR",
                  "MPLCONFIGDIR", "TMPDIR"):
@@ -125,16 +129,23 @@ def screenshot_path(tmp_path, name):
     return folder / name
 
 
-def test_conv_explorer_follows_the_keyboard_in_jupyterlab(jupyterlab, page, tmp_path):
+def open_and_run_all(page, jupyterlab, path):
+    """Open the notebook at ``path`` (under the server's root) and run all its cells; returns its panel
+    (the workspace may keep the tabs of notebooks opened before, hidden in the page)."""
     page.set_default_timeout(TIMEOUT_MS)
     expect.set_options(timeout=TIMEOUT_MS)
-    page.goto(f"{jupyterlab['url']}/lab/tree/{TOUR[0]}/{TOUR[1]}?token={jupyterlab['token']}")
+    page.goto(f"{jupyterlab['url']}/lab/tree/{path}?token={jupyterlab['token']}")
     # The status bar names the kernel once it exists and is idle (the toolbar says idle before that).
     expect(page.get_by_role("button", name=re.compile(r"^Python 3 \(ipykernel\) \| Idle$"))).to_be_visible()
     page.get_by_role("menuitem", name="Run", exact=True).click()
     page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+    return page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
 
-    explorer = page.locator(".coursekit-conv-arithmetic")
+
+def test_conv_explorer_follows_the_keyboard_in_jupyterlab(jupyterlab, page, tmp_path):
+    panel = open_and_run_all(page, jupyterlab, f"{TOUR[0]}/{TOUR[1]}")
+
+    explorer = panel.locator(".coursekit-conv-arithmetic")
     summary = explorer.locator(".coursekit-summary")
     expect(summary).to_contain_text("output size: 5")             # n=7, k=3, stride 1, no padding
 
@@ -148,4 +159,37 @@ def test_conv_explorer_follows_the_keyboard_in_jupyterlab(jupyterlab, page, tmp_
     expect(summary).to_contain_text("output size: 7")
 
     explorer.screenshot(path=str(screenshot_path(tmp_path, "conv_explorer_jupyterlab.png")))
+    assert page.errors == []
+
+
+# Width of a text in the heading's font, and of as many characters no font has: equal widths mean tofu boxes.
+TOFU_CHECK = """heading => {
+    const context = document.createElement("canvas").getContext("2d");
+    context.font = getComputedStyle(heading).font;
+    return [context.measureText("합성곱 신경망").width, context.measureText("\uE000\uE001\uE002 \uE003\uE004\uE005").width];
+}"""
+
+
+def test_the_korean_tour_renders_hangul_formulas_and_a_korean_explorer(jupyterlab, page, tmp_path):
+    """The Korean release of the tour: Hangul headings drawn with a real font, MathJax formulas, and its
+    explorer speaking Korean (the kernel finds the release's settings file in the notebook's folder)."""
+    panel = open_and_run_all(page, jupyterlab, f"ko/{TOUR[0]}/{TOUR[1]}")
+    heading = panel.locator(".jp-MarkdownOutput h1").first
+    expect(heading).to_be_visible()
+    assert HANGUL.search(heading.inner_text()), heading.inner_text()
+    hangul, tofu = heading.evaluate(TOFU_CHECK)
+    assert hangul != tofu, "Hangul drawn as boxes: install a Hangul font (apt-get install -y fonts-nanum)"
+    formula = panel.locator(".jp-MarkdownOutput mjx-container").first
+    expect(formula).to_be_attached()                              # MathJax typeset a formula
+
+    explorer = panel.locator(".coursekit-conv-arithmetic")
+    summary = explorer.locator(".coursekit-summary")
+    expect(summary).to_contain_text("출력 크기: 5")
+    slider = explorer.locator(".widget-slider", has_text="입력 크기 n").get_by_role("slider")
+    slider.focus()
+    slider.press("ArrowRight")
+    expect(summary).to_contain_text("출력 크기: 6")
+    explorer.screenshot(path=str(screenshot_path(tmp_path, "korean_conv_explorer_jupyterlab.png")))
+    formula.scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshot_path(tmp_path, "korean_tour_jupyterlab.png")))
     assert page.errors == []

@@ -161,6 +161,8 @@ def test_locked_wheel_holds_no_reference_source(handouts):
     names, files = wheel_text(wheel)
     assert not [n for n in names if n.endswith((".pyc", ".pyo"))]
     assert "coursekit/nn/conv.py" in names and "coursekit/testing.py" in names
+    # The explorers' Korean texts as plain data; their gettext catalog stays with the instructors' tools.
+    assert "coursekit/locale/ko/widgets.json" in names and not [n for n in names if n.endswith(".po")]
     statements = wheel_statements(files)
     for assignment in exercises.assignment_ids():
         for function in exercises.functions(assignment):

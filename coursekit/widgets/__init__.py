@@ -22,7 +22,13 @@ explorer                       computes                     notebook
 
 An explorer's controls are in ``explorer.controls`` (a dict), the computed
 state in ``explorer.state`` and an invalid setting's message in ``explorer.error``.
+
+The explorers speak English, or Korean in the Korean notebooks (``release --lang ko``);
+``set_language("ko")`` / ``set_language("en")`` chooses for the explorers built next
+(``_language`` says how the language is found otherwise).
 """
+
+from ._language import language, set_language  # noqa: F401
 
 from .conv import *              # noqa: F401,F403
 from .receptive_field import *   # noqa: F401,F403

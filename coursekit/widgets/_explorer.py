@@ -12,14 +12,19 @@ An explorer is built from three plain functions:
 Every change of a control recomputes the state once and redraws once. Figures
 are rendered to PNG in an ``Image`` widget, so the explorers look the same with
 any matplotlib backend, in JupyterLab and in Voila.
+
+Texts go through ``tr`` / ``fig_tr`` (``_language``): English, or Korean in the Korean notebooks.
 """
 
 import html
 import io
 
 import ipywidgets as widgets
+import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
+
+from ._language import figure_fonts, tr
 
 DPI = 90
 STYLE = {"description_width": "initial"}
@@ -94,31 +99,36 @@ class Explorer(widgets.VBox):
                 self.picture.value = render_png(self._draw, self.state, self._figsize)
             self.picture.layout.display = None
         else:
-            self.summary.value = f'<span style="color:#b00000">invalid settings: {html.escape(self.error)}</span>'
+            self.summary.value = f'<span style="color:#b00000">{tr("invalid settings")}: {html.escape(self.error)}</span>'
             self.picture.layout.display = "none"
 
 
 def render_png(draw, state, figsize):
     """Draw ``state`` on a new figure and return the PNG bytes (no pyplot: nothing global changes).
 
-    No layout engine (it would double the drawing time): ``draw`` sets its margins.
+    No layout engine (it would double the drawing time): ``draw`` sets its margins. In Korean,
+    the figure's texts take their Hangul from an installed Hangul font (``figure_fonts``).
     """
-    figure = Figure(figsize=figsize, dpi=DPI)
-    draw(figure, state)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI)
+    fonts = figure_fonts()
+    with matplotlib.rc_context({"font.family": fonts} if fonts else {}):
+        figure = Figure(figsize=figsize, dpi=DPI)
+        draw(figure, state)
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=DPI)
     return buffer.getvalue()
 
 
 def int_slider(description, value, low, high, continuous_update=True):
     """An IntSlider; pass ``continuous_update=False`` when a redraw is slow (a matplotlib figure):
     it then updates when the handle is released, not at every pixel of a drag."""
-    return widgets.IntSlider(value=value, min=low, max=high, description=description,
+    return widgets.IntSlider(value=value, min=low, max=high, description=tr(description),
                              continuous_update=continuous_update, style=STYLE)
 
 
 def toggles(description, options, value):
-    return widgets.ToggleButtons(options=options, value=value, description=description,
+    """ToggleButtons; ``options`` are values, or (label, value) pairs whose labels are translated."""
+    options = [(tr(option[0]), option[1]) if isinstance(option, tuple) else option for option in options]
+    return widgets.ToggleButtons(options=options, value=value, description=tr(description),
                                  style={**STYLE, "button_width": "auto"})
 
 
@@ -134,11 +144,11 @@ def parse_numbers(text, name):
     rows = [row.replace(",", " ").split() for row in text.replace(";", "\n").splitlines()]
     rows = [row for row in rows if row]
     if not rows:
-        raise ValueError(f"{name} is empty")
+        raise ValueError(tr("{name} is empty").format(name=name))
     try:
         return [[float(value) for value in row] for row in rows]
     except ValueError:
-        raise ValueError(f"{name} must hold numbers only, got {text!r}") from None
+        raise ValueError(tr("{name} must hold numbers only, got {text}").format(name=name, text=repr(text))) from None
 
 
 def html_grid(colors, labels=None, title="", cell_px=24):

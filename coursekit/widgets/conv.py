@@ -11,6 +11,7 @@ import numpy as np
 from coursekit.nn import conv_output_size, im2col
 from coursekit.checks import check_int
 
+from ._language import tr
 from ._explorer import (FAINT, PADDING, SPAN, WHITE, WINDOW, Explorer, filled, html_grid, int_slider,
                         number_labels, set_range, side_by_side)
 
@@ -22,8 +23,8 @@ def _output_cell(position, out_size):
     """(row, col) of output ``position`` (row-major) in an ``out_size x out_size`` output."""
     position = check_int(position, "position", 0)
     if position >= out_size * out_size:
-        raise ValueError(f"position must be < {out_size * out_size} (the output is {out_size}x{out_size}), "
-                         f"got {position}")
+        raise ValueError(tr("position must be < {limit} (the output is {size}x{size}), got {position}").format(
+            limit=out_size * out_size, size=out_size, position=position))
     return divmod(position, out_size)
 
 
@@ -64,9 +65,8 @@ def conv_arithmetic(n=7, k=3, stride=1, pad=0, dilation=1, position=0):
 
 def _describe_arithmetic(state):
     row, col = state.output_cell
-    return (f"<b>output size: {state.output_size}</b> &nbsp; "
-            f"({state.output_size}×{state.output_size} outputs; showing output ({row}, {col}))<br>"
-            f"<code>{state.formula}</code>")
+    return (tr("<b>output size: {size}</b> &nbsp; ({size}×{size} outputs; showing output ({row}, {col}))").format(
+        size=state.output_size, row=row, col=col) + f"<br><code>{state.formula}</code>")
 
 
 def _draw_arithmetic(state):
@@ -81,9 +81,10 @@ def _draw_arithmetic(state):
         colors[tap] = WINDOW
     out_colors = filled((state.output_size, state.output_size), WHITE)
     out_colors[state.output_cell] = WINDOW
+    padded = tr(", padded to {size}×{size}").format(size=size) if state.pad else ""
     return side_by_side(
-        html_grid(colors, title=f"input {state.n}×{state.n}" + (f", padded to {size}×{size}" if state.pad else "")),
-        html_grid(out_colors, title=f"output {state.output_size}×{state.output_size}"))
+        html_grid(colors, title=tr("input {n}×{n}").format(n=state.n) + padded),
+        html_grid(out_colors, title=tr("output {size}×{size}").format(size=state.output_size)))
 
 
 def _keep_position_inside_output(name):
@@ -112,9 +113,10 @@ class _ConvArithmeticExplorer(Explorer):
 
 
 def _invalid_arithmetic_picture(n, k, stride, pad, dilation, position):
-    padded = f", padded to {n + 2 * pad}×{n + 2 * pad}" if pad else ""
-    return (f'<div style="font-size:12px;color:#b00000">input {n}×{n}{padded}, kernel {k}×{k}, '
-            f"stride {stride}, dilation {dilation}: invalid settings, no output</div>")
+    padded = tr(", padded to {size}×{size}").format(size=n + 2 * pad) if pad else ""
+    text = tr("input {n}×{n}{padded}, kernel {k}×{k}, stride {stride}, dilation {dilation}: invalid settings, "
+              "no output").format(n=n, padded=padded, k=k, stride=stride, dilation=dilation)
+    return f'<div style="font-size:12px;color:#b00000">{text}</div>'
 
 
 def conv_arithmetic_explorer():
@@ -163,8 +165,9 @@ def im2col_step(n=5, k=3, stride=1, pad=0, row=0):
 def _describe_im2col(state):
     out_row, out_col = state.output_cell
     rows, columns = state.cols.shape
-    return (f"im2col matrix: {rows} rows (one per output position) × {columns} columns (one per kernel tap). "
-            f"Row {state.row} is the window of output ({out_row}, {out_col}), read row by row.")
+    return tr("im2col matrix: {rows} rows (one per output position) × {columns} columns (one per kernel tap). "
+              "Row {row} is the window of output ({out_row}, {out_col}), read row by row.").format(
+        rows=rows, columns=columns, row=state.row, out_row=out_row, out_col=out_col)
 
 
 def _draw_im2col(state):
@@ -177,8 +180,9 @@ def _draw_im2col(state):
     matrix_colors[state.row] = WINDOW
     rows, columns = state.cols.shape
     return side_by_side(
-        html_grid(colors, number_labels(state.x_padded), title="input (grey: zero padding)"),
-        html_grid(matrix_colors, number_labels(state.cols), title=f"im2col matrix {rows}×{columns}", cell_px=20))
+        html_grid(colors, number_labels(state.x_padded), title=tr("input (grey: zero padding)")),
+        html_grid(matrix_colors, number_labels(state.cols), title=tr("im2col matrix {rows}×{columns}").format(
+            rows=rows, columns=columns), cell_px=20))
 
 
 def im2col_explorer():

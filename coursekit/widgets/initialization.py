@@ -18,6 +18,7 @@ from matplotlib.ticker import FuncFormatter, NullLocator
 from coursekit.nn import kaiming_normal, xavier_normal
 from coursekit.nn.init import ACTIVATIONS
 
+from ._language import fig_tr, mark, tr
 from ._explorer import STYLE, Explorer, int_slider, toggles
 
 __all__ = ["SCHEMES", "BATCH", "BIAS_STD", "InitExperiment", "init_experiment", "init_explorer"]
@@ -26,9 +27,9 @@ BATCH = 256          # inputs per experiment
 BIAS_STD = 0.5       # biases, when on, are N(0, BIAS_STD^2)
 
 SCHEMES = {          # key: (label, weights(shape, rng))
-    "zero": ("zero", lambda shape, rng: np.zeros(shape)),
-    "small": ("small normal N(0, 0.01²)", lambda shape, rng: rng.normal(0.0, 0.01, shape)),
-    "large": ("large normal N(0, 1)", lambda shape, rng: rng.normal(0.0, 1.0, shape)),
+    "zero": (mark("zero"), lambda shape, rng: np.zeros(shape)),
+    "small": (mark("small normal N(0, 0.01²)"), lambda shape, rng: rng.normal(0.0, 0.01, shape)),
+    "large": (mark("large normal N(0, 1)"), lambda shape, rng: rng.normal(0.0, 1.0, shape)),
     "xavier": ("Xavier N(0, 2/(fan_in+fan_out))", lambda shape, rng: xavier_normal(shape, rng)),
     "he": ("He N(0, 2/fan_in)", lambda shape, rng: kaiming_normal(shape, rng, nonlinearity="relu")),
 }
@@ -54,9 +55,10 @@ class InitExperiment:
 def init_experiment(depth=10, width=128, activation="relu", scheme="he", bias=False, seed=0):
     """Forward a seeded N(0, 1) batch through ``depth`` freshly initialized linear layers."""
     if activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+        raise ValueError(tr("activation must be one of {names}, got {name}").format(names=sorted(ACTIVATIONS),
+                                                                                  name=repr(activation)))
     if scheme not in SCHEMES:
-        raise ValueError(f"scheme must be one of {sorted(SCHEMES)}, got {scheme!r}")
+        raise ValueError(tr("scheme must be one of {names}, got {name}").format(names=sorted(SCHEMES), name=repr(scheme)))
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((BATCH, width))
     initialize = SCHEMES[scheme][1]
@@ -77,9 +79,9 @@ def init_experiment(depth=10, width=128, activation="relu", scheme="he", bias=Fa
 def _describe(experiment):
     first, last = experiment.variances[0], experiment.variances[-1]
     if first == 0:
-        return "Var(y) = 0 in layer 1: every unit computes the same thing, and gets the same gradient"
-    return (f"Var(y) of layer 1: <b>{first:.3g}</b>, of layer {len(experiment.variances)}: <b>{last:.3g}</b> "
-            f"(ratio {last / first:.3g})")
+        return tr("Var(y) = 0 in layer 1: every unit computes the same thing, and gets the same gradient")
+    return tr("Var(y) of layer 1: <b>{first}</b>, of layer {depth}: <b>{last}</b> (ratio {ratio})").format(
+        first=f"{first:.3g}", depth=len(experiment.variances), last=f"{last:.3g}", ratio=f"{last / first:.3g}")
 
 
 def _histogram_range(experiment):
@@ -105,11 +107,12 @@ def _draw(figure, experiment):
         baseline = depth - 1 - layer
         heights = counts / max(counts.max(), 1)
         hist_ax.stairs(baseline + 0.9 * heights, edges, baseline=baseline, fill=True, color=f"C{layer % 10}", alpha=0.8)
-    hist_ax.set_yticks(range(depth), [f"layer {depth - i}" for i in range(depth)], fontsize=8)
+    hist_ax.set_yticks(range(depth), [fig_tr("layer {number}").format(number=depth - i) for i in range(depth)],
+                       fontsize=8)
     hist_ax.set_xlim(low, high)
-    left_out = ", zeros left out" if experiment.activation == "relu" else ""
-    hist_ax.set_title(f"activations a = {experiment.activation}(y){left_out}; beyond the axis: at its ends",
-                      fontsize=10)
+    left_out = fig_tr(", zeros left out") if experiment.activation == "relu" else ""
+    hist_ax.set_title(fig_tr("activations a = {activation}(y){left_out}; beyond the axis: at its ends").format(
+        activation=experiment.activation, left_out=left_out), fontsize=10)
 
     layers = np.arange(1, depth + 1)
     variances = np.array(experiment.variances)
@@ -121,8 +124,8 @@ def _draw(figure, experiment):
     var_ax.set_ylim(shown.min() / 3, shown.max() * 3)                     # a flat curve should look flat
     var_ax.yaxis.set_minor_locator(NullLocator())                           # plain labels draw faster
     var_ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.0e}"))
-    var_ax.set_xlabel("layer")
-    var_ax.set_title("per layer (log scale)", fontsize=10)
+    var_ax.set_xlabel(fig_tr("layer"))
+    var_ax.set_title(fig_tr("per layer (log scale)"), fontsize=10)
     var_ax.legend(fontsize=9)
     var_ax.grid(alpha=0.3)
 
@@ -131,13 +134,13 @@ def init_explorer():
     """Depth, width, activation, init scheme and bias: per-layer activation histograms and variances."""
     controls = {
         "depth": int_slider("depth", 10, 1, 20, continuous_update=False),
-        "width": widgets.IntSlider(value=128, min=16, max=256, step=16, description="width",
+        "width": widgets.IntSlider(value=128, min=16, max=256, step=16, description=tr("width"),
                                    continuous_update=False, style=STYLE),
         "activation": toggles("activation", ["relu", "tanh", "sigmoid", "linear"], "relu"),
-        "scheme": widgets.Dropdown(options=[(label, key) for key, (label, _) in SCHEMES.items()], value="he",
-                                   description="init", style=STYLE),
-        "bias": widgets.Checkbox(value=False, description=f"bias N(0, {BIAS_STD}²)", style=STYLE),
-        "seed": widgets.BoundedIntText(value=0, min=0, max=9999, description="seed", style=STYLE,
+        "scheme": widgets.Dropdown(options=[(tr(label), key) for key, (label, _) in SCHEMES.items()], value="he",
+                                   description=tr("init"), style=STYLE),
+        "bias": widgets.Checkbox(value=False, description=tr("bias N(0, {std}²)").format(std=BIAS_STD), style=STYLE),
+        "seed": widgets.BoundedIntText(value=0, min=0, max=9999, description=tr("seed"), style=STYLE,
                                        layout=widgets.Layout(width="130px")),
     }
     return Explorer("init", controls, init_experiment, _describe, _draw, figsize=(10, 4.2))

@@ -19,15 +19,16 @@ from matplotlib.collections import PolyCollection
 
 from coursekit.checks import check_int
 
+from ._language import fig_tr, mark, tr
 from ._explorer import STYLE, Explorer, int_slider, set_range, toggles
 
 __all__ = ["NORMS", "statistic_ids", "NormAxes", "norm_axes", "norm_axes_explorer"]
 
 NORMS = {            # kind: (name, what one statistic is computed over)
-    "batch": ("batch norm", "(N, H·W): one per channel"),
-    "layer": ("layer norm", "(C, H·W): one per sample"),
-    "instance": ("instance norm", "(H·W): one per sample and channel"),
-    "group": ("group norm", "(C/G, H·W): one per sample and group of channels"),
+    "batch": (mark("batch norm"), mark("(N, H·W): one per channel")),
+    "layer": (mark("layer norm"), mark("(C, H·W): one per sample")),
+    "instance": (mark("instance norm"), mark("(H·W): one per sample and channel")),
+    "group": (mark("group norm"), mark("(C/G, H·W): one per sample and group of channels")),
 }
 
 
@@ -45,10 +46,10 @@ def statistic_ids(kind, n, c, hw, groups=1):
     elif kind == "group":
         groups = check_int(groups, "groups", 1)
         if c % groups:
-            raise ValueError(f"groups={groups} must divide the number of channels c={c}")
+            raise ValueError(tr("groups={groups} must divide the number of channels c={c}").format(groups=groups, c=c))
         ids = sample * groups + channel // (c // groups)
     else:
-        raise ValueError(f"kind must be one of {list(NORMS)}, got {kind!r}")
+        raise ValueError(tr("kind must be one of {kinds}, got {kind}").format(kinds=list(NORMS), kind=repr(kind)))
     return np.broadcast_to(ids, (n, c, hw)).copy()
 
 
@@ -76,15 +77,17 @@ def norm_axes(kind="batch", n=4, c=6, hw=5, groups=2, sample=0, channel=0):
     ids = statistic_ids(kind, n, c, hw, groups)
     sample, channel = check_int(sample, "sample", 0), check_int(channel, "channel", 0)
     if sample >= n or channel >= c:
-        raise ValueError(f"(sample, channel) must be inside (n, c) = ({n}, {c}), got ({sample}, {channel})")
+        raise ValueError(tr("(sample, channel) must be inside (n, c) = ({n}, {c}), got ({sample}, {channel})").format(
+            n=n, c=c, sample=sample, channel=channel))
     return NormAxes(kind, ids, ids == ids[sample, channel, 0])
 
 
 def _describe(axes):
     name, over = NORMS[axes.kind]
     n, c, hw = axes.ids.shape
-    return (f"<b>{name}</b>: statistics over {over} → <b>{axes.statistics}</b> means and variances "
-            f"for an (N, C, H·W) = ({n}, {c}, {hw}) batch, each over <b>{axes.block_size}</b> activations.")
+    return tr("<b>{name}</b>: statistics over {over} → <b>{statistics}</b> means and variances "
+              "for an (N, C, H·W) = ({n}, {c}, {hw}) batch, each over <b>{block}</b> activations.").format(
+        name=tr(name), over=tr(over), statistics=axes.statistics, n=n, c=c, hw=hw, block=axes.block_size)
 
 
 # Oblique projection of the cube: C to the right, H·W up, N into the page.
@@ -123,14 +126,14 @@ def _draw(figure, axes):
     ax.add_collection(PolyCollection(quads, facecolors=colors, edgecolors="0.35", linewidths=0.7))
     n, c, hw = axes.mask.shape
     far = n * DEPTH
-    ax.text(c / 2, -0.4, "C (channels)", ha="center", va="top")
-    ax.text(-0.3, hw / 2, "H·W (pixels)", ha="right", va="center", rotation=90)
-    ax.text(c + far[0] / 2 + 0.35, far[1] / 2 - 0.1, "N (samples)", ha="left", va="top", rotation=38)
+    ax.text(c / 2, -0.4, fig_tr("C (channels)"), ha="center", va="top")
+    ax.text(-0.3, hw / 2, fig_tr("H·W (pixels)"), ha="right", va="center", rotation=90)
+    ax.text(c + far[0] / 2 + 0.35, far[1] / 2 - 0.1, fig_tr("N (samples)"), ha="left", va="top", rotation=38)
     ax.set_xlim(-1.2, c + far[0] + 1.5)
     ax.set_ylim(-1.2, hw + far[1] + 0.3)
     ax.set_aspect("equal")
     ax.axis("off")
-    ax.set_title(NORMS[axes.kind][0], fontsize=11)
+    ax.set_title(fig_tr(NORMS[axes.kind][0]), fontsize=11)
 
 
 def _sync(controls):
@@ -152,7 +155,7 @@ def norm_axes_explorer():
         "n": int_slider("N", 4, 1, 8, continuous_update=False),
         "c": int_slider("C", 6, 1, 12, continuous_update=False),
         "hw": int_slider("H·W", 5, 1, 8, continuous_update=False),
-        "groups": widgets.SelectionSlider(options=[1, 2, 3, 6], value=2, description="groups G",
+        "groups": widgets.SelectionSlider(options=[1, 2, 3, 6], value=2, description=tr("groups G"),
                                               continuous_update=False, style=STYLE),
         "sample": int_slider("sample n", 0, 0, 3, continuous_update=False),
         "channel": int_slider("channel c", 0, 0, 5, continuous_update=False),

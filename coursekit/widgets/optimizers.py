@@ -18,12 +18,14 @@ from matplotlib.ticker import FuncFormatter, NullLocator
 from coursekit.nn import adam_step, iterate_minibatches, momentum_step, sgd_step
 from coursekit.checks import check_int
 
+from ._language import fig_tr, mark, tr
 from ._explorer import STYLE, Explorer, int_slider
 
 __all__ = ["START", "regression_data", "loss_and_grad", "least_squares", "OptimizerPaths", "optimizer_paths", "optimizer_explorer"]
 
 START = (-1.5, 3.0)          # (w, b) where every optimizer starts
 METHODS = ("GD", "SGD", "momentum", "Adam")
+METHOD_LABELS = {"GD": "GD", "SGD": "SGD", "momentum": mark("momentum"), "Adam": "Adam"}
 VIEW = ((-2.5, 4.0), (-3.5, 4.5))       # (w range, b range) of the picture
 FAR = 1e3                               # a path this far away has diverged: it stops there
 
@@ -100,9 +102,10 @@ def optimizer_paths(lr=0.1, batch_size=8, steps=60, seed=0):
 
 
 def _describe(result):
-    finals = ", ".join(f"{method} diverged" if result.diverged(method) else f"{method} {losses[-1]:.3g}"
-                       for method, losses in result.losses.items())
-    return f"loss after {result.steps} steps (start {result.losses['GD'][0]:.3g}): <b>{finals}</b>"
+    finals = ", ".join(tr("{method} diverged").format(method=tr(METHOD_LABELS[method])) if result.diverged(method)
+                       else f"{tr(METHOD_LABELS[method])} {losses[-1]:.3g}" for method, losses in result.losses.items())
+    return tr("loss after {steps} steps (start {start}): <b>{finals}</b>").format(
+        steps=result.steps, start=f"{result.losses['GD'][0]:.3g}", finals=finals)
 
 
 @lru_cache(maxsize=1)
@@ -129,22 +132,23 @@ def _draw(figure, result):
     surface_ax.contour(w, b, loss, levels=np.geomspace(loss.min() + 1e-3, loss.max(), 14), colors="0.7",
                        linewidths=0.8)
     for i, (method, path) in enumerate(result.paths.items()):
-        surface_ax.plot(path[:, 0], path[:, 1], ".-", color=f"C{i}", markersize=3, linewidth=1, label=method)
-        loss_ax.plot(result.losses[method], color=f"C{i}", label=method)
+        label = fig_tr(METHOD_LABELS[method])
+        surface_ax.plot(path[:, 0], path[:, 1], ".-", color=f"C{i}", markersize=3, linewidth=1, label=label)
+        loss_ax.plot(result.losses[method], color=f"C{i}", label=label)
     surface_ax.plot(*START, "k*", markersize=10)
     surface_ax.plot(*least_squares(), "k+", markersize=12, markeredgewidth=2)
     surface_ax.set_xlim(VIEW[0])
     surface_ax.set_ylim(VIEW[1])
     surface_ax.set_xlabel("w")
     surface_ax.set_ylabel("b")
-    surface_ax.set_title(f"paths from ★ to the minimum +, lr = {result.lr:g}, batch = {result.batch_size}",
-                         fontsize=10)
+    surface_ax.set_title(fig_tr("paths from ★ to the minimum +, lr = {lr}, batch = {batch}").format(
+        lr=f"{result.lr:g}", batch=result.batch_size), fontsize=10)
     surface_ax.legend(fontsize=8, loc="lower left")
     loss_ax.set_yscale("log")
     loss_ax.yaxis.set_minor_locator(NullLocator())                 # plain labels draw faster
     loss_ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.0e}"))
-    loss_ax.set_xlabel("step")
-    loss_ax.set_title("loss on all the data", fontsize=10)
+    loss_ax.set_xlabel(fig_tr("step"))
+    loss_ax.set_title(fig_tr("loss on all the data"), fontsize=10)
     loss_ax.grid(alpha=0.3)
 
 
@@ -152,11 +156,11 @@ def optimizer_explorer():
     """Learning rate, batch size, steps and seed; the four optimizers' paths and losses."""
     x, _ = regression_data()
     controls = {
-        "lr": widgets.FloatLogSlider(value=0.1, base=10, min=-3, max=0, step=0.1, description="learning rate",
+        "lr": widgets.FloatLogSlider(value=0.1, base=10, min=-3, max=0, step=0.1, description=tr("learning rate"),
                                      continuous_update=False, style=STYLE),
         "batch_size": int_slider("batch size", 8, 1, len(x), continuous_update=False),
         "steps": int_slider("steps", 60, 5, 200, continuous_update=False),
-        "seed": widgets.BoundedIntText(value=0, min=0, max=9999, description="seed", style=STYLE,
+        "seed": widgets.BoundedIntText(value=0, min=0, max=9999, description=tr("seed"), style=STYLE,
                                        layout=widgets.Layout(width="130px")),
     }
     return Explorer("optimizer", controls, optimizer_paths, _describe, _draw, figsize=(10, 4.2))

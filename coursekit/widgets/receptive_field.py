@@ -16,6 +16,7 @@ from matplotlib.collections import LineCollection
 from coursekit.nn import conv_output_size, receptive_field
 from coursekit.checks import check_int
 
+from ._language import fig_tr, tr
 from ._explorer import CHOSEN, STYLE, WINDOW, Explorer, int_slider, set_range
 
 __all__ = ["parse_layers", "ReceptiveFieldTrace", "receptive_field_trace", "receptive_field_explorer"]
@@ -29,11 +30,12 @@ def parse_layers(text):
             continue
         parts = item.replace(",", " ").split()
         if len(parts) != 2 or not all(part.isdigit() for part in parts):
-            raise ValueError(f"layers must be 'kernel,stride' pairs separated by ';', could not read {item.strip()!r}")
+            raise ValueError(tr("layers must be 'kernel,stride' pairs separated by ';', could not read {item}").format(
+                item=repr(item.strip())))
         kernel, stride = int(parts[0]), int(parts[1])
         layers.append((check_int(kernel, "kernel", 1), check_int(stride, "stride", 1)))
     if not layers:
-        raise ValueError("layers is empty: write 'kernel,stride' pairs separated by ';', e.g. '3,1; 2,2'")
+        raise ValueError(tr("layers is empty: write 'kernel,stride' pairs separated by ';', e.g. '3,1; 2,2'"))
     return layers
 
 
@@ -42,8 +44,9 @@ def layer_sizes(layers, n):
     sizes = [check_int(n, "n", 1)]
     for number, (kernel, stride) in enumerate(layers, start=1):
         if kernel > sizes[-1]:
-            raise ValueError(f"layer {number} (kernel {kernel}, stride {stride}) gets only {sizes[-1]} units, "
-                             "fewer than its kernel: use a larger input or fewer layers")
+            raise ValueError(tr("layer {number} (kernel {kernel}, stride {stride}) gets only {units} units, "
+                                "fewer than its kernel: use a larger input or fewer layers").format(
+                number=number, kernel=kernel, stride=stride, units=sizes[-1]))
         sizes.append(conv_output_size(sizes[-1], kernel, stride))
     return sizes
 
@@ -75,7 +78,8 @@ class ReceptiveFieldTrace:
     def formula(self):
         """The receptive field by the formula, with the numbers filled in."""
         terms = " + ".join(f"({kernel}−1)·{self.jump(i)}" for i, (kernel, _) in enumerate(self.layers[:self.layer]))
-        return f"1 + Σ (k − 1)·(product of the strides below) = 1 + {terms} = {self.field(self.layer)}"
+        return tr("1 + Σ (k − 1)·(product of the strides below) = 1 + {terms} = {field}").format(
+            terms=terms, field=self.field(self.layer))
 
 
 def receptive_field_trace(layers="3,1; 3,1; 2,2", n=16, layer=None, unit=0):
@@ -85,10 +89,12 @@ def receptive_field_trace(layers="3,1; 3,1; 2,2", n=16, layer=None, unit=0):
     sizes = layer_sizes(layers, n)
     layer = len(layers) if layer is None else check_int(layer, "layer", 1)
     if layer > len(layers):
-        raise ValueError(f"layer must be <= {len(layers)} (the number of layers), got {layer}")
+        raise ValueError(tr("layer must be <= {count} (the number of layers), got {layer}").format(
+            count=len(layers), layer=layer))
     unit = check_int(unit, "unit", 0)
     if unit >= sizes[layer]:
-        raise ValueError(f"unit must be < {sizes[layer]} (the units of layer {layer}), got {unit}")
+        raise ValueError(tr("unit must be < {units} (the units of layer {layer}), got {unit}").format(
+            units=sizes[layer], layer=layer, unit=unit))
 
     seen = {layer: (unit, unit)}
     for level in range(layer, 0, -1):
@@ -102,8 +108,9 @@ def receptive_field_trace(layers="3,1; 3,1; 2,2", n=16, layer=None, unit=0):
 
 def _describe(trace):
     first, last = trace.seen[0]
-    return (f"<b>receptive field: {trace.size} input pixels</b> (inputs {first} … {last}) "
-            f"for unit {trace.unit} of layer {trace.layer}<br><code>{trace.formula}</code>")
+    return (tr("<b>receptive field: {size} input pixels</b> (inputs {first} … {last}) for unit {unit} of layer {layer}")
+            .format(size=trace.size, first=first, last=last, unit=trace.unit, layer=trace.layer)
+            + f"<br><code>{trace.formula}</code>")
 
 
 def _draw(figure, trace):
@@ -130,12 +137,14 @@ def _draw(figure, trace):
     first, last = trace.seen[0]
     ax.annotate("", xy=(first - 0.4, -0.45), xytext=(last + 0.4, -0.45),
                 arrowprops={"arrowstyle": "<->", "color": CHOSEN})
-    ax.text((first + last) / 2, -0.75, f"receptive field {trace.size}", ha="center", va="top", color="black")
-    labels = ["input"] + [f"layer {level}: k={k}, s={s}" for level, (k, s) in enumerate(trace.layers, start=1)]
+    ax.text((first + last) / 2, -0.75, fig_tr("receptive field {size}").format(size=trace.size), ha="center",
+            va="top", color="black")
+    labels = [fig_tr("input")] + [fig_tr("layer {level}: k={k}, s={s}").format(level=level, k=k, s=s)
+                                  for level, (k, s) in enumerate(trace.layers, start=1)]
     ax.set_yticks(range(len(trace.sizes)), [f"{label}  ({count})" for label, count in zip(labels, trace.sizes)])
     ax.set_ylim(-1.2, len(trace.sizes) - 0.5)
     ax.set_xlim(-1, trace.sizes[0])
-    ax.set_xlabel("input pixel")
+    ax.set_xlabel(fig_tr("input pixel"))
     ax.spines[["top", "right", "left"]].set_visible(False)
 
 
@@ -156,7 +165,7 @@ def _sync(controls):
 def receptive_field_explorer():
     """Edit a stack of (kernel, stride) layers and see what one unit of a layer sees below it."""
     controls = {
-        "layers": widgets.Text(value="3,1; 3,1; 2,2", description="layers (kernel,stride; …)",
+        "layers": widgets.Text(value="3,1; 3,1; 2,2", description=tr("layers (kernel,stride; …)"),
                                continuous_update=False, style=STYLE),
         "n": int_slider("input size", 16, 4, 40, continuous_update=False),
         "layer": int_slider("layer", 3, 1, 3, continuous_update=False),
