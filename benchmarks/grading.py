@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/grading.py                 # 5 copies, 40 students x 9 assignments (long)
     .venv/bin/python benchmarks/grading.py --students 5    # a medium class simulation
-    .venv/bin/python benchmarks/grading.py --quick         # 2 copies, 3 students x 2 assignments (CI, ~3 min)
+    .venv/bin/python benchmarks/grading.py --quick         # 2 copies, 2 students x 2 assignments (CI, 3-5 min)
 
 Two parts, each row timed as wall-clock seconds of the commands a user types,
 run in a scratch folder with relative paths:
@@ -114,12 +114,17 @@ c.Execute.timeout = {course.CELL_TIMEOUT}
 """
 
 
-def nbgrader_course(root, assignment, submissions):
-    """A plain nbgrader course directory: ``source/`` from the course's notebooks, the assignment generated
-    (``autograder.course.build``, not timed: an instructor does it once), nbgrader's defaults but the course id
-    and the cell timeout, and ``submitted/<student>/<assignment>/`` copied from ``submissions``."""
-    course.build(root, [assignment])
+def nbgrader_course(root, assignments):
+    """A plain nbgrader course directory: ``source/`` from the course's notebooks, the assignments generated
+    into ``release/`` (``autograder.course.build``, not timed: an instructor does it once) and nbgrader's
+    defaults but for the course id and the cell timeout."""
+    course.build(root, assignments)
     (Path(root) / "nbgrader_config.py").write_text(NBGRADER_CONFIG)
+    return Path(root)
+
+
+def submit(root, assignment, submissions):
+    """Copy ``submissions/<student>/<assignment>/`` into the course's ``submitted/``, as nbgrader collects them."""
     for student in sorted(p.name for p in Path(submissions).iterdir()):
         shutil.copytree(Path(submissions) / student / assignment, Path(root) / "submitted" / student / assignment)
     return root
@@ -263,10 +268,11 @@ class Table:
             print(f"{what:<52} {count:>5} {seconds:8.1f} {seconds / count:6.2f} {before:>14}")
 
 
-def side_by_side(table, scratch, made, copies, problems):
-    """Part 1: plain nbgrader and the autograder's CLI with 1 and 2 workers on ``copies`` reference copies."""
+def side_by_side(table, scratch, root, made, copies, problems):
+    """Part 1: plain nbgrader (in the course root ``root``) and the autograder's CLI with 1 and 2 workers
+    on ``copies`` reference copies."""
     kinds = copies_of_reference(made, scratch / "copies", SIDE_BY_SIDE, copies)
-    root = nbgrader_course(scratch / "nbgrader-course", SIDE_BY_SIDE, scratch / "copies")
+    submit(root, SIDE_BY_SIDE, scratch / "copies")
     plain = table.time("plain nbgrader: autograde + generate_feedback", copies, lambda: nbgrader_grade(root, SIDE_BY_SIDE))
     problems += check(nbgrader_scores(root, SIDE_BY_SIDE), kinds, "plain nbgrader")
     seconds, starts = {}, {}
@@ -314,23 +320,25 @@ def class_simulation(table, scratch, made, students, assignments, seed, problems
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="2 copies, 3 students x 2 assignments: checks the script works")
+    parser.add_argument("--quick", action="store_true", help="2 copies, 2 students x 2 assignments: checks the script works")
     parser.add_argument("--copies", type=int, help="copies of notebook 01's reference, side by side (default 5; quick 2)")
-    parser.add_argument("--students", type=int, help="students of the class simulation (default 40; quick 3)")
+    parser.add_argument("--students", type=int, help="students of the class simulation (default 40; quick 2)")
     parser.add_argument("--assignments", type=int, help="the first N assignments, 1-9 (default 9; quick 2)")
     parser.add_argument("--seed", type=int, default=0, help="the class's mix of submissions (default 0)")
     args = parser.parse_args()
     copies = args.copies or (2 if args.quick else 5)
-    students = args.students or (3 if args.quick else 40)
+    students = args.students or (2 if args.quick else 40)
     assignments = exercises.assignment_ids()[:args.assignments or (2 if args.quick else 9)]
     if copies < 1 or students < 1 or not assignments:
         parser.error("--copies, --students and --assignments must be at least 1")
     table, problems = Table(), []
     with tempfile.TemporaryDirectory(prefix="cfs-bench-") as scratch:
         scratch = Path(scratch)
-        print(f"benchmark: releasing {len(set(assignments) | {SIDE_BY_SIDE})} assignments ...", file=sys.stderr, flush=True)
-        made = Samples(course.release(scratch / "release", sorted(set(assignments) | {SIDE_BY_SIDE})))
-        notes = side_by_side(table, scratch, made, copies, problems)
+        needed = sorted(set(assignments) | {SIDE_BY_SIDE})
+        print(f"benchmark: a plain nbgrader course of {len(needed)} assignments ...", file=sys.stderr, flush=True)
+        root = nbgrader_course(scratch / "nbgrader-course", needed)
+        made = Samples(root / "release")  # the student versions nbgrader generated: the samples start from them
+        notes = side_by_side(table, scratch, root, made, copies, problems)
         notes += class_simulation(table, scratch, made, students, assignments, args.seed, problems)
     print(machine())
     table.print()
