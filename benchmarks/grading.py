@@ -196,12 +196,14 @@ def graded_scores(out):
 
 def nbgrader_scores(root, assignment):
     """``{(student, assignment): (score, max_score)}`` from a plain nbgrader course's gradebook."""
+    from nbgrader.api import MissingEntry
+
     scores = {}
     with course.quiet(), course.gradebook(root) as gb:
         for student in sorted(p.name for p in (Path(root) / "submitted").iterdir()):
             try:
                 submission = gb.find_submission(assignment, student)
-            except Exception:  # noqa: BLE001 - nbgrader's MissingEntry: not graded at all
+            except MissingEntry:  # not graded at all: check() reports it
                 continue
             scores[(student, assignment)] = (float(submission.score), float(submission.max_score))
     return scores
