@@ -1,4 +1,4 @@
-"""benchmarks/run.py works (quick mode), and the memory-bounded convolution equals the unbounded one."""
+"""benchmarks/run.py and grading.py work (quick mode), and the memory-bounded convolution equals the unbounded one."""
 
 import importlib.util
 import subprocess
@@ -12,6 +12,7 @@ from coursekit import nn
 from coursekit.nn import conv
 
 BENCHMARK = Path(__file__).resolve().parent.parent / "benchmarks" / "run.py"
+GRADING_BENCHMARK = BENCHMARK.with_name("grading.py")
 
 
 def load_benchmark_module():
@@ -38,6 +39,28 @@ def test_quick_benchmark_prints_the_table():
         import torch  # noqa: F401
     except ImportError:
         assert "torch not installed" in out
+
+
+def test_quick_grading_benchmark_prints_the_side_by_side_table(tmp_path):
+    # The user's command, in a scratch folder: plain nbgrader's CLI and the autograder's, every grading
+    # checked by the script (references full from both graders, blanks 0), figures printed, not asserted.
+    result = subprocess.run([sys.executable, str(GRADING_BENCHMARK), "--quick"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("machine: ") and " cores usable " in lines[0] and "load average" in lines[0]
+    rows = {line.split("  ")[0]: line.split() for line in lines if line.split() and line.split()[-1].count("/") == 2}
+    for what, count in (("plain nbgrader: autograde + generate_feedback", "2"),
+                        ("python -m autograder grade, 1 worker", "2"), ("python -m autograder grade, 2 workers", "2"),
+                        ("class: 2 students x 2 assignments, ", "4")):
+        row = next(v for k, v in rows.items() if k.startswith(what))
+        seconds, per_submission = float(row[-3]), float(row[-2])
+        assert row[-4] == count and seconds > 0 and abs(per_submission * int(count) - seconds) < 0.1, row  # both printed rounded
+    out = result.stdout
+    assert "throughput, autograder with 2 workers / plain nbgrader, same 2 submissions: " in out
+    assert "01_conv_as_matmul reference, 1 worker: median " in out and "per phase, median s" in out
+    assert "submissions per core-minute" in out and "200 students x 9 assignments (1800 submissions)" in out
+    assert lines[-1] == "scores checked: OK"
 
 
 def random_conv_cases(count, seed):
