@@ -59,7 +59,8 @@ class on_cluster:  # noqa: N801 - used like a function: ``with on_cluster(addres
         self.client = connect(address, timeout)
         self.parallel = 2 * max(1, sum(self.client.nthreads().values()))  # jobs in flight: the queue never runs dry
         self.run = secrets.token_hex(6)  # names this run's job folders on the workers (to stop them)
-        self.halted = threading.Lock()
+        self.futures = set()  # the tasks not yet answered: cancelled if the run is stopped
+        self.lock = threading.Lock()
         self.halt_sent = False
 
     def __enter__(self):
@@ -76,9 +77,13 @@ class on_cluster:  # noqa: N801 - used like a function: ``with on_cluster(addres
         with stopping.starting(token):  # a run being stopped sends no further task
             future = self.client.submit(grade_on_worker, parcel, timeout, pure=False, retries=RETRIES,
                                         key=f"cfs-grade-{request['student']}-{request['assignment']}-{token}")
+            with self.lock:
+                self.futures.add(future)
         try:
             reply = self.wait(future)
         finally:
+            with self.lock:
+                self.futures.discard(future)
             stopping.finished(token)  # stopped: Cancelled, nothing of this job is kept
         if "refused" in reply:
             raise ValueError(reply["refused"])
@@ -101,20 +106,23 @@ class on_cluster:  # noqa: N801 - used like a function: ``with on_cluster(addres
                 return future.result(timeout=POLL_SECONDS)
             except TimeoutError:
                 if stopping.requested():
-                    future.cancel()
                     self.halt()
                     return {}
+            except ImportError as error:  # unpickling the task: a worker without the course
+                raise ValueError(f"a Dask worker cannot grade: {error}; install the course on every worker") from None
             except Exception as error:  # noqa: BLE001 - the cluster failed the task (e.g. its workers kept dying)
                 return {"failed": f"{INTERNAL_ERROR}: the Dask cluster could not run this job "
                                   f"({type(error).__name__}: {error})"}
 
     def halt(self):
-        """Once per run: kill this run's jobs on every worker."""
-        with self.halted:
+        """Once per run: cancel every task not answered, and kill this run's jobs on every worker."""
+        with self.lock:
             if self.halt_sent:
                 return
             self.halt_sent = True
+            futures = list(self.futures)
         try:
+            self.client.cancel(futures)
             self.client.run(halt, self.run, wait=True)
         except Exception:  # noqa: BLE001 - a worker gone already has no job left to stop
             pass
@@ -124,6 +132,7 @@ class on_cluster:  # noqa: N801 - used like a function: ``with on_cluster(addres
 
 _templates = {}
 _templates_lock = threading.Lock()
+_halted = set()  # runs stopped: a task of theirs that reaches this worker late starts no job
 
 
 def template(assignment):
@@ -166,6 +175,8 @@ def grade_on_worker(parcel, timeout):
         if parcel["submission"] is not None:
             local["submission"] = str(tmp / exercises.notebook_name(request["assignment"]))
             Path(local["submission"]).write_bytes(parcel["submission"])
+        if parcel["run"] in _halted:
+            return {}
         result = grade.run_job(local, workdir, timeout)
         files = {name: (tmp / f"{name}.{ext}").read_bytes() if (tmp / f"{name}.{ext}").exists() else None
                  for name, ext in (("feedback", "html"), ("autograded", "ipynb"))}
@@ -174,6 +185,7 @@ def grade_on_worker(parcel, timeout):
 
 def halt(run):
     """On a worker: kill the grading jobs of ``run`` (by their folder's name) and everything they started."""
+    _halted.add(run)
     marker = f"{PREFIX}{run}-".encode()
     for entry in Path("/proc").glob("[0-9]*"):
         try:
