@@ -252,3 +252,17 @@ def test_an_unreachable_scheduler_is_exit_2_and_writes_nothing(scratch):
     assert "cannot reach the Dask scheduler at tcp://127.0.0.1:" in run.stderr
     assert "Traceback" not in run.stderr
     assert not (scratch / "nowhere").exists()
+
+
+def test_a_worker_with_another_course_version_refuses_the_task():
+    """The digest a task carries is the client's; this worker's differs: it refuses, naming both, and grades nothing."""
+    from autograder import cluster, grade as grading
+
+    ours = grading.course_digest("04_pooling")
+    theirs = "f" * 64 if ours[0] != "f" else "0" * 64
+    request = {"student": "s", "assignment": "04_pooling", "submission": None, "problem": "never graded"}
+    reply = cluster.grade_on_worker({"request": request, "submission": None, "autograded": False,
+                                     "digest": theirs, "run": "test"}, timeout=1)
+    assert set(reply) == {"refused"}
+    assert "another version of the course" in reply["refused"]
+    assert ours[:12] in reply["refused"] and theirs[:12] in reply["refused"]
