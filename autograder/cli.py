@@ -35,6 +35,9 @@ def main(argv=None):
     p.add_argument("--memory-mb", type=int, default=3072, help="memory limit of a student's process (default: 3072)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--assignment", help="grade only this assignment; required for a Canvas or Moodle export, which holds one")
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="grade on this Dask distributed cluster's workers "
+                   f"(each with the course installed, the same version; needs the extra: pip install -e '.[cluster]'); "
+                   "--workers is then the cluster's: twice its worker threads in flight")
     p.add_argument("--roster", help="CSV of the class (student_id[,name,sis_id,sis_login_id,section], or Canvas's "
                    "gradebook export): gradebook_wide.csv and canvas_grades.csv list every rostered student")
 
@@ -89,7 +92,8 @@ def main(argv=None):
         try:
             options = grade.Options(workers=args.workers, cell_timeout=args.cell_timeout, job_timeout=args.timeout,
                                     memory_mb=args.memory_mb, progress=not args.quiet, assignment=args.assignment,
-                                    roster=roster.read(args.roster) if args.roster else None)
+                                    roster=roster.read(args.roster) if args.roster else None,
+                                    scheduler=args.scheduler)
             results = grade.grade(args.submissions, args.out, options)
         except (FileNotFoundError, ValueError) as error:
             print(f"error: {error}", file=sys.stderr)

@@ -2,7 +2,7 @@
 
 nbgrader's ``generate_feedback`` writes the page with the course's template
 (``templates/cfs_feedback``, which extends nbgrader's own ``feedback`` template)
-and two preprocessors of this module:
+and three preprocessors of this module:
 
 - ``ExerciseNames`` tells the template which exercise each test cell grades, so the
   summary reads ``conv2d_forward — test_conv2d_forward: 2 / 3``, not "Test cell";
@@ -10,7 +10,9 @@ and two preprocessors of this module:
   ``latex2mathml`` package), which the browser typesets itself: the page is one file that
   loads no script and nothing from the network, so it renders the same after
   ``nbgrader release_feedback`` copies the HTML file alone to the student, and in
-  JupyterLab's HTML viewer before "Trust HTML".
+  JupyterLab's HTML viewer before "Trust HTML";
+- ``OneStreamOutput`` merges the pieces of one stream's output, which the kernel splits as timing has it:
+  the same submission gives the same page, on any machine (autograder/cluster.py).
 """
 
 import html
@@ -18,7 +20,7 @@ import re
 import shutil
 from pathlib import Path
 
-from nbconvert.preprocessors import Preprocessor
+from nbconvert.preprocessors import CoalesceStreamsPreprocessor, Preprocessor
 from traitlets import Bool
 
 from . import exercises
@@ -106,7 +108,14 @@ def configure(config):
     return config
 
 
-PREPROCESSORS = [ExerciseNames, MathMLFormulas]
+class OneStreamOutput(CoalesceStreamsPreprocessor):
+    """Consecutive outputs of one stream as one: a kernel sends ``print``'s text and its newline in one
+    message or in two as timing has it (a busy machine, another worker), and the page must not show that."""
+
+    enabled = Bool(True).tag(config=True)
+
+
+PREPROCESSORS = [OneStreamOutput, ExerciseNames, MathMLFormulas]
 
 
 def deliver(page, target):

@@ -7,6 +7,7 @@ gradebook_wide.csv, canvas_grades.csv (roster.py), feedback/ and an nbgrader
 gradebook.db with every final score to ``out``.
 """
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -16,7 +17,6 @@ import shutil
 import sys
 import tempfile
 import threading
-import time
 from pathlib import Path
 
 from . import course, exercises, feedback, lms, nbcourse, roster, stopping, warm
@@ -29,7 +29,7 @@ from .reports import _number, gradebook_table, per_function, write_reports  # no
 class Options:
     def __init__(self, workers=1, cell_timeout=course.CELL_TIMEOUT, call_timeout=20.0, verify_seconds=300.0,
                  job_timeout=900.0, memory_mb=3072, progress=True, isolate=True,
-                 assignment=None, roster=None):
+                 assignment=None, roster=None, scheduler=None):
         self.workers = max(1, int(workers))
         self.cell_timeout = cell_timeout
         self.call_timeout = call_timeout
@@ -40,6 +40,7 @@ class Options:
         self.isolate = isolate
         self.assignment = assignment  # grade only this assignment; the one a Canvas or Moodle export holds
         self.roster = roster  # a roster.Roster: gradebook_wide.csv and canvas_grades.csv list every student
+        self.scheduler = scheduler  # a Dask scheduler's address: the jobs run on its workers (autograder/cluster.py)
 
 
 def discover(submissions):
@@ -69,25 +70,23 @@ def discover(submissions):
 
 
 class Progress:
-    """A one-line progress bar on stderr: [#####.....] 5/10 alice/01_conv_as_matmul."""
+    """tqdm's progress bar on stderr, the submission last graded beside it: 5/10 [00:41<00:41] alice/01_conv_as_matmul."""
 
     def __init__(self, total, enabled):
-        self.total, self.done, self.enabled = total, 0, enabled and total > 0
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=total, disable=not enabled or total == 0, file=sys.stderr, unit="submission",
+                        dynamic_ncols=True)
         self.lock = threading.Lock()
-        self.start = time.monotonic()
 
     def advance(self, label):
         with self.lock:
-            self.done += 1
-            if not self.enabled:
-                return
-            width = 30
-            filled = int(width * self.done / self.total)
-            elapsed = time.monotonic() - self.start
-            sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} {elapsed:5.1f}s {label[:40]:<40}")
-            if self.done == self.total:
-                sys.stderr.write("\n")
-            sys.stderr.flush()
+            self.bar.set_postfix_str(label[:40], refresh=False)
+            self.bar.update(1)
+
+    def close(self):
+        """Ends the bar's line (before a stop's last line, which must come last)."""
+        self.bar.close()
 
 
 def job_environment():
@@ -126,6 +125,15 @@ def run_job(request, workdir, timeout):
         Path(request["autograded"]).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(graded, request["autograded"])
     return result
+
+
+def job_runner(scheduler):
+    """The jobs' runner as a context manager: here (``run_job``), or on a Dask cluster's workers."""
+    if scheduler is None:
+        return contextlib.nullcontext(run_job)
+    from . import cluster as dask_cluster  # the optional extra: imported only when asked for
+
+    return dask_cluster.on_cluster(scheduler)
 
 
 def write_plain_page(result, target):
@@ -191,11 +199,12 @@ def grade(submissions, out, options=None, _staged=None):
         if staged:
             with staged:
                 return grade(staged.folder, out, options, _staged=staged)
+    runner = job_runner(options.scheduler)  # before anything is written: an unreachable scheduler changes nothing
     (out / "feedback").mkdir(parents=True, exist_ok=True)
     entries = [e for e in discover(submissions) if options.assignment in (None, e[1])]
     graded_assignments = sorted({a for _, a, _, _ in entries if a in exercises.assignment_ids()})
     progress = Progress(len(entries), options.progress)
-    with tempfile.TemporaryDirectory(prefix="cfs-grade-") as tmp:
+    with runner as job, tempfile.TemporaryDirectory(prefix="cfs-grade-") as tmp:
         tmp = Path(tmp)
         template = course.grading_template(course.build(tmp / "course", graded_assignments)) if graded_assignments else None
 
@@ -224,7 +233,7 @@ def grade(submissions, out, options=None, _staged=None):
                 cache_file = out / ".cache" / f"{student}--{assignment}.json"
                 result = cached(cache_file, key, request["feedback"])
                 if result is None:
-                    result = run_job(request, workdir, options.job_timeout)
+                    result = job(request, workdir, options.job_timeout)
                     keep(cache_file, key, result)
                 if not result["max_scores"]:
                     result["max_scores"] = dict(assignment_maximum(assignment))
@@ -235,8 +244,10 @@ def grade(submissions, out, options=None, _staged=None):
             return result
 
         try:
-            results = stopping.run_all(one, enumerate(entries), options.workers)  # a signal stops it cleanly
+            # (on a cluster: as many jobs in flight as it has worker threads, twice over)
+            results = stopping.run_all(one, enumerate(entries), getattr(job, "parallel", options.workers))
         finally:
+            progress.close()
             WORKERS.close()  # the next run starts its own workers (in its own environment)
         if template:  # out's gradebook merged; late work and written answers (autograder/nbcourse.py)
             nbcourse.finish(results, out, submissions, tmp / "course")

@@ -170,6 +170,12 @@ def starting(token):
             raise
 
 
+def requested():
+    """Whether the run is being stopped (a job waiting elsewhere, e.g. on a Dask worker, gives up then)."""
+    with _state.lock:
+        return _state.stopping
+
+
 def finished(token):
     """A job's processes are gone: raises ``Cancelled`` if the run is being stopped (its result is not kept)."""
     with _state.lock:
