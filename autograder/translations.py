@@ -130,17 +130,24 @@ def _closest(entries, text):
     return entries[best] if best is not None and ratios[best] >= SIMILAR_ENOUGH else None
 
 
+def fresh_catalog(path, project, lang):
+    """``(old, new)``: the catalog at ``path`` as it is (empty if none), and an empty one with its metadata
+    (or new metadata for ``project`` and ``lang``), to be filled in step with the English."""
+    old = polib.pofile(str(path)) if path.exists() else polib.POFile()
+    catalog = polib.POFile(wrapwidth=0)
+    catalog.metadata = old.metadata or {
+        "Project-Id-Version": project, "Language": lang,
+        "MIME-Version": "1.0", "Content-Type": "text/plain; charset=UTF-8", "Content-Transfer-Encoding": "8bit",
+    }
+    return old, catalog
+
+
 def update(notebook_path, lang):
     """Bring the catalog of ``notebook_path`` for ``lang`` in step with the notebook; returns its path."""
     cells = markdown_cells(nbtools.read(notebook_path))
     path = catalog_path(notebook_path, lang)
-    old = polib.pofile(str(path)) if path.exists() else polib.POFile()
+    old, catalog = fresh_catalog(path, "convnets-from-scratch", lang)
     by_msgid = {e.msgid: e for e in old}
-    catalog = polib.POFile(wrapwidth=0)
-    catalog.metadata = old.metadata or {
-        "Project-Id-Version": "convnets-from-scratch", "Language": lang,
-        "MIME-Version": "1.0", "Content-Type": "text/plain; charset=UTF-8", "Content-Transfer-Encoding": "8bit",
-    }
     english = {text for _, text in cells}
     unmatched = [e for e in old if e.msgid not in english and e.msgstr]
     for number, text in cells:

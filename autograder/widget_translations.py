@@ -21,7 +21,7 @@ from pathlib import Path
 import polib
 
 from . import exercises
-from .translations import Coverage, changed_parts, finished
+from .translations import Coverage, changed_parts, finished, fresh_catalog
 
 COURSEKIT = Path(os.environ.get("CFS_COURSEKIT", exercises.REPO / "coursekit")).resolve()
 # The calls whose first argument is a text an explorer shows.
@@ -97,13 +97,8 @@ def update(lang, texts=None):
     """Bring the catalog in step with the explorers' texts (new: empty, gone: obsolete) and write the data file."""
     texts = english_texts() if texts is None else texts
     path = catalog_path(lang)
-    old = polib.pofile(str(path)) if path.exists() else polib.POFile()
+    old, catalog = fresh_catalog(path, "convnets-from-scratch coursekit.widgets", lang)
     by_msgid = {e.msgid: e for e in old}
-    catalog = polib.POFile(wrapwidth=0)
-    catalog.metadata = old.metadata or {
-        "Project-Id-Version": "convnets-from-scratch coursekit.widgets", "Language": lang,
-        "MIME-Version": "1.0", "Content-Type": "text/plain; charset=UTF-8", "Content-Transfer-Encoding": "8bit",
-    }
     english = {text for text, _ in texts}
     for text, where in texts:
         entry = copy.copy(by_msgid[text]) if text in by_msgid else polib.POEntry(msgid=text, msgstr="")

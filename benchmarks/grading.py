@@ -40,6 +40,7 @@ import time
 from pathlib import Path
 
 from autograder import course, demo, exercises, samples
+from autograder.grade import assignment_maximum as autograded_maximum
 from autograder import notebook as nbtools
 
 SIDE_BY_SIDE = "01_conv_as_matmul"  # the notebook of the issue's goal (median <= 3 s per submission)
@@ -189,9 +190,11 @@ def class_of(made, folder, students, assignments, seed):
 # -- reading the runs --------------------------------------------------------------
 
 def graded_scores(out):
-    """``{(student, assignment): (score, max_score)}`` from an autograder run's grades.csv."""
+    """``{(student, assignment): (score, autograded maximum)}`` from an autograder run's grades.csv; a written
+    answer's points (pending manual grading, in max_score) are not the autograder's to give."""
     with open(Path(out) / "grades.csv", newline="", encoding="utf-8") as f:
-        return {(r["student_id"], r["assignment_id"]): (float(r["score"]), float(r["max_score"])) for r in csv.DictReader(f)}
+        return {(r["student_id"], r["assignment_id"]): (float(r["score"]), sum(autograded_maximum(r["assignment_id"]).values()))
+                for r in csv.DictReader(f)}
 
 
 def nbgrader_scores(root, assignment):
