@@ -14,16 +14,16 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
 
 from autograder import demo, exercises, samples, stopping
+from browser_kit import free_port
+from process_kit import wait_for
 from autograder import notebook as nbtools
 
 distributed = pytest.importorskip("distributed")  # the extra "cluster" (in the test extra)
@@ -37,19 +37,6 @@ RUN_SECONDS = 900  # a whole grading run, bounded
 PROMPT = 20  # seconds from SIGINT to the exit
 pytestmark = pytest.mark.skipif(not all(exercises.source_notebook(a).exists() for a in ASSIGNMENTS),
                                 reason="the course's 00_tour and 04_pooling are not here")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(condition, seconds, what):
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"gave up waiting for {what}"
-        time.sleep(0.2)
 
 
 def stop(process):

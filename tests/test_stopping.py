@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from autograder import demo, exercises, samples
+from process_kit import wait_for
 from autograder import notebook as nbtools
 
 ASSIGNMENT = "04_pooling"  # a quick notebook
@@ -41,13 +42,6 @@ def job_processes(tmp):
         if any(v.startswith((b"CFS_JOB=", b"CFS_WARM=")) for v in environment) and any(str(tmp).encode() in v for v in environment):
             pids.append(int(entry.name))
     return pids
-
-
-def wait_for(condition, seconds, what):
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"gave up waiting for {what}"
-        time.sleep(0.2)
 
 
 def cache_files(graded):
