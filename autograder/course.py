@@ -98,7 +98,7 @@ def build(root, assignments=None, lang="en"):
         with quiet():
             result = grader.generate_assignment(assignment)
         if not result["success"]:
-            raise RuntimeError(f"nbgrader generate_assignment {assignment} failed:\n{result['log']}{result['error']}")
+            raise RuntimeError(f"nbgrader generate_assignment {assignment} failed:\n{result.get('log', '')}{result.get('error', '')}")
     return root
 
 

@@ -5,7 +5,9 @@ Three hooks, used by ``grade``:
 - ``@stoppable`` on ``grade()``: while it runs (in the main thread), SIGINT and SIGTERM
   raise ``Interrupted`` (a ``SystemExit`` with code 128 + the signal: 130, 143) after one
   line on stderr, ``interrupted: 3 of 10 graded; run the same command again to resume``.
-  Temporary folders go as the exception leaves their ``with`` blocks.
+  Temporary folders go as the exception leaves their ``with`` blocks. A library that catches
+  everything (nbgrader's API does, while the course copy is built) may turn the stop into its
+  own error: whatever error leaves the run after a signal was acted on is that stop.
 - ``run_all(function, items, workers)`` maps ``function`` over ``items`` in a thread pool.
   When interrupted it starts no further job, kills every running one (each process
   that carries its ``CFS_JOB`` token: the job, its kernel, the student's processes and
@@ -58,6 +60,7 @@ class _State:
         self.running = set()    # tokens of the jobs started and not finished
         self.watched = set()    # (name, token) of process families a stop kills too (warm workers)
         self.signal = None      # the first signal received
+        self.raised = False     # it was raised as Interrupted (not deferred)
         self.defer = False      # writing results: a signal waits until they are written
         self.done = None        # submissions graded, of ...
         self.total = None       # ... the submissions of this run
@@ -72,6 +75,7 @@ def _on_signal(signum, frame):
         return  # already stopping: a second Ctrl-C must not break the clean-up
     _state.signal = signum
     if not _state.defer and not _state.stopping:  # (stopping after an error: let the clean-up finish)
+        _state.raised = True
         raise Interrupted(signum)
 
 
@@ -91,6 +95,13 @@ def stoppable(function):
             _state.defer = True
             _say(stop)
             raise
+        except BaseException as error:
+            if not _state.raised:
+                raise
+            _state.defer = True  # the stop, caught by a library and raised again as its own error
+            stop = Interrupted(_state.signal)
+            _say(stop)
+            raise stop from error
         finally:
             _state.defer = True
             for number, handler in previous.items():
@@ -118,6 +129,8 @@ def _say(stop):
 def run_all(function, items, workers):
     """``[function(item) for item in items]`` on ``workers`` threads, stopped cleanly by a signal."""
     items = list(items)
+    if _state.raised:  # a stop that a library swallowed before the jobs began
+        raise Interrupted(_state.signal)
     _state.done, _state.total = 0, len(items)
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers)
     futures = []

@@ -4,6 +4,7 @@ The CLI grades three submissions one at a time from a scratch folder, with TMPDI
 folder the test owns: a reference solution (graded first), an infinite loop (so a job is surely
 running when the signal comes) and a blank release. The first run gets SIGINT once the reference's
 result is cached, the second SIGTERM while the loop is being graded again, the third runs to the end.
+A stop can also come before any job, while the run builds its copy of the course.
 """
 
 import csv
@@ -30,18 +31,23 @@ PROMPT = 15  # seconds from the signal to the exit: "a few", with a busy shared 
 pytestmark = pytest.mark.skipif(not exercises.source_notebook(ASSIGNMENT).exists(), reason=f"no {ASSIGNMENT} here")
 
 
-def job_processes(tmp):
-    """Live processes of a grading job of this test: CFS_JOB (or a warm worker's CFS_WARM) in the environment, and our TMPDIR in it
-    (jobs, kernels and student processes all inherit it, or a scratch folder inside it)."""
+def job_processes(tmp, markers=(b"CFS_JOB=", b"CFS_WARM=")):
+    """Live processes of this test's grading: a job's CFS_JOB (or a warm worker's CFS_WARM) in the environment, and
+    our TMPDIR in it (workers, jobs, kernels and student processes all inherit it, or a scratch folder inside it)."""
     pids = []
     for entry in Path("/proc").glob("[0-9]*"):
         try:
             environment = (entry / "environ").read_bytes().split(b"\0")
         except OSError:
             continue
-        if any(v.startswith((b"CFS_JOB=", b"CFS_WARM=")) for v in environment) and any(str(tmp).encode() in v for v in environment):
+        if any(v.startswith(markers) for v in environment) and any(str(tmp).encode() in v for v in environment):
             pids.append(int(entry.name))
     return pids
+
+
+def job_running(tmp):
+    """A submission is being graded (not only a warm worker waiting for one)."""
+    return bool(job_processes(tmp, markers=(b"CFS_JOB=",)))
 
 
 def cache_files(graded):
@@ -74,10 +80,10 @@ def scratch(tmp_path, released):
 
 
 def interrupt(folder, tmp, env, command, signum, ready):
-    """Start the run, send ``signum`` once ``ready()`` and a job is running; returns (exit code, seconds, stderr)."""
+    """Start the run, send ``signum`` once ``ready()``; returns (exit code, seconds, stderr)."""
     run = subprocess.Popen(command, cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        wait_for(lambda: run.poll() is None and ready() and job_processes(tmp), 900, "a running job")
+        wait_for(lambda: run.poll() is None and ready(), 900, "the moment to stop the run")
         run.send_signal(signum)
         start = time.monotonic()
         _, stderr = run.communicate(timeout=120)
@@ -105,11 +111,11 @@ def test_a_stopped_run_leaves_nothing_behind_and_resumes(scratch):
     graded = folder / "graded"
     first = graded / ".cache" / f"1-reference--{ASSIGNMENT}.json"
 
-    code, seconds, stderr = interrupt(folder, tmp, env, command, signal.SIGINT, first.exists)
+    code, seconds, stderr = interrupt(folder, tmp, env, command, signal.SIGINT, lambda: first.exists() and job_running(tmp))
     assert_stopped_cleanly(folder, tmp, code, seconds, stderr, signal.SIGINT)
     kept = first.stat().st_mtime_ns
 
-    code, seconds, stderr = interrupt(folder, tmp, env, command, signal.SIGTERM, lambda: True)
+    code, seconds, stderr = interrupt(folder, tmp, env, command, signal.SIGTERM, lambda: job_running(tmp))
     assert_stopped_cleanly(folder, tmp, code, seconds, stderr, signal.SIGTERM)
     assert first.stat().st_mtime_ns == kept, "the finished submission was graded again"
 
@@ -131,6 +137,26 @@ def test_a_stopped_run_leaves_nothing_behind_and_resumes(scratch):
     assert any("timed out" in r["reason"] for r in flags), flags
     assert all((graded / "feedback" / s / ASSIGNMENT / NOTEBOOK.replace(".ipynb", ".html")).exists() for s in STUDENTS)
     assert cache_files(graded) == sorted(f"{s}--{ASSIGNMENT}.json" for s in STUDENTS)  # no partial entry
+
+
+def building(tmp):
+    """The run is building its copy of the course (nbgrader's generate_assignment), before any job."""
+    return any((grading / "course" / "source").is_dir() and not (grading / "course" / "template").exists()
+               for grading in tmp.glob("cfs-grade-*")) and not job_running(tmp)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_stop_while_the_course_is_built_exits_cleanly(scratch, signum):
+    """The signal comes inside nbgrader's API, which catches every exception: still a clean stop, not a traceback."""
+    folder, tmp, env, command = scratch
+    code, seconds, stderr = interrupt(folder, tmp, env, command, signum, lambda: building(tmp))
+    assert code == 128 + signum, stderr[-2000:]
+    assert seconds < PROMPT, f"took {seconds:.1f} s to stop"
+    assert "Traceback" not in stderr, stderr[-2000:]
+    assert stderr.strip().splitlines()[-1] == "interrupted: nothing graded yet; run the same command again to resume", stderr
+    assert job_processes(tmp) == [], "a warm worker survived the stop"
+    assert sorted(os.listdir(tmp)) == [], "temporary folders were left"
+    assert cache_files(folder / "graded") == [] and not (folder / "graded" / "grades.csv").exists()
 
 
 DEFERRED = """
@@ -176,7 +202,7 @@ def test_without_isolation_the_student_processes_scratch_folders_go_too(scratch)
     shutil.rmtree(folder / "submissions" / "3-blank")
 
     def student_process_running():
-        return any(p.name.startswith("cfs-student-") for p in tmp.iterdir()) and job_processes(tmp)
+        return any(p.name.startswith("cfs-student-") for p in tmp.iterdir()) and job_running(tmp)
 
     code, seconds, stderr = interrupt(folder, tmp, env, [sys.executable, "-c", WITHOUT_ISOLATION], signal.SIGINT,
                                       student_process_running)
