@@ -98,6 +98,17 @@ def job_environment():
 WORKERS = warm.Pool(job_environment)  # warm worker processes, one per grading thread (autograder/warm.py)
 
 
+@contextlib.contextmanager
+def local_workers(count):
+    """A local run's warm workers: ``count`` started at once (they import while the course copy is
+    built), every one stopped at the end; the next run starts its own (in its own environment)."""
+    WORKERS.start(count)
+    try:
+        yield
+    finally:
+        WORKERS.close()
+
+
 def run_job(request, workdir, timeout):
     """Run one grading job (forked by this thread's warm worker); afterwards kill everything it started,
     even what left its group."""
@@ -204,7 +215,8 @@ def grade(submissions, out, options=None, _staged=None):
     entries = [e for e in discover(submissions) if options.assignment in (None, e[1])]
     graded_assignments = sorted({a for _, a, _, _ in entries if a in exercises.assignment_ids()})
     progress = Progress(len(entries), options.progress)
-    with runner as job, tempfile.TemporaryDirectory(prefix="cfs-grade-") as tmp:
+    ahead = 0 if options.scheduler else min(options.workers, len(entries))
+    with runner as job, tempfile.TemporaryDirectory(prefix="cfs-grade-") as tmp, local_workers(ahead):
         tmp = Path(tmp)
         template = course.grading_template(course.build(tmp / "course", graded_assignments)) if graded_assignments else None
 
@@ -248,7 +260,6 @@ def grade(submissions, out, options=None, _staged=None):
             results = stopping.run_all(one, enumerate(entries), getattr(job, "parallel", options.workers))
         finally:
             progress.close()
-            WORKERS.close()  # the next run starts its own workers (in its own environment)
         if template:  # out's gradebook merged; late work and written answers (autograder/nbcourse.py)
             nbcourse.finish(results, out, submissions, tmp / "course")
     lms.add_flags(results, _staged.flags if _staged else {})
