@@ -179,7 +179,7 @@ def db_url(folder):
 
 def gradebook(folder, course_id=course.COURSE_ID):
     """nbgrader's Gradebook of ``folder/gradebook.db`` (made, or migrated, by nbgrader itself)."""
-    course.tools_on_path()  # nbgrader runs alembic by name
+    course.nbgrader_ready()
     from nbgrader.api import Gradebook
 
     return Gradebook(db_url(folder), course_id)

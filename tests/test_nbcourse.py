@@ -112,6 +112,26 @@ def test_course_is_a_standard_nbgrader_course_and_rerunning_keeps_everything(tmp
     assert config.CourseDirectory.course_id == COURSE_ID and config.Exchange.root == str(exchange)
 
 
+def test_a_new_gradebook_is_stamped_with_the_revision_alembic_reports(tmp_path):
+    """The autograder stamps new gradebooks in its own process; nbgrader asks the ``alembic`` CLI. Same revision."""
+    import sqlite3
+
+    from nbgrader.dbutil import _temp_alembic_ini
+
+    autograder("course", "course", cwd=tmp_path)
+    with _temp_alembic_ini(f"sqlite:///{tmp_path / 'unused.db'}") as alembic_ini:
+        heads = run([str(BIN / "alembic"), "-c", alembic_ini, "heads"], cwd=tmp_path).stdout.split()
+    assert heads and heads[1] == "(head)", heads
+
+    def stamped():
+        with sqlite3.connect(tmp_path / "course" / "gradebook.db") as db:
+            return db.execute("SELECT version_num FROM alembic_version").fetchall()
+
+    assert stamped() == [(heads[0],)]
+    nbgrader("db", "upgrade", cwd=tmp_path / "course")  # nbgrader's migrations find nothing to do
+    assert stamped() == [(heads[0],)]
+
+
 def test_course_refuses_bad_due_dates(tmp_path):
     done = autograder("course", "c", "--due", "99_nothing=2026-10-01", cwd=tmp_path, check=False)
     assert done.returncode == 2 and "99_nothing is not registered" in done.stderr
