@@ -7,7 +7,6 @@ API, its ``export``), from the source notebooks' metadata, or from the dates the
 
 import csv
 import getpass
-import json
 import shutil
 import subprocess
 import sys
@@ -283,7 +282,7 @@ def test_the_course_folders_are_where_formgrader_and_release_feedback_want_them(
 
 
 def test_manual_grades_count_once_given_and_hardened_scores_beat_nbgrader_autograde(graded_course):
-    course, me, tmp = graded_course["course"], graded_course["me"], graded_course["tmp"]
+    course, me = graded_course["course"], graded_course["me"]
     auto, manual = source_points(A06)
     assert float(by_student(read_csv(course / "details.csv"))["mallory"]["auto_score"]) == 0
     # nbgrader's own autograde overwrites the auto scores with its own (mallory's swallowed errors pass) ...
