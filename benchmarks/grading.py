@@ -1,6 +1,6 @@
 """Grading speed as a user meets it: the CLIs in subprocesses, side by side in one run, on this machine.
 
-    .venv/bin/python benchmarks/grading.py                 # 5 copies, 40 students x 9 assignments (long)
+    .venv/bin/python benchmarks/grading.py                 # 20 copies, 40 students x 9 assignments (long)
     .venv/bin/python benchmarks/grading.py --students 5    # a medium class simulation
     .venv/bin/python benchmarks/grading.py --quick         # 2 copies, 2 students x 2 assignments (CI, 3-5 min)
 
@@ -326,12 +326,12 @@ def class_simulation(table, scratch, made, students, assignments, seed, problems
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2 copies, 2 students x 2 assignments: checks the script works")
-    parser.add_argument("--copies", type=int, help="copies of notebook 01's reference, side by side (default 5; quick 2)")
+    parser.add_argument("--copies", type=int, help="copies of notebook 01's reference, side by side (default 20; quick 2)")
     parser.add_argument("--students", type=int, help="students of the class simulation (default 40; quick 2)")
     parser.add_argument("--assignments", type=int, help="the first N assignments, 1-9 (default 9; quick 2)")
     parser.add_argument("--seed", type=int, default=0, help="the class's mix of submissions (default 0)")
     args = parser.parse_args()
-    copies = args.copies or (2 if args.quick else 5)
+    copies = args.copies or (2 if args.quick else 20)
     students = args.students or (2 if args.quick else 40)
     assignments = exercises.assignment_ids()[:args.assignments or (2 if args.quick else 9)]
     if copies < 1 or students < 1 or not assignments:
