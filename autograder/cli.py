@@ -37,7 +37,7 @@ def main(argv=None):
     p.add_argument("--assignment", help="grade only this assignment; required for a Canvas or Moodle export, which holds one")
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="grade on this Dask distributed cluster's workers "
                    "(each with the course installed, the same version; needs the extra: pip install -e '.[cluster]'); "
-                   "--workers is then the cluster's: twice its worker threads in flight")
+                   "--workers is then the cluster's: twice its worker threads in flight, at least 64")
     p.add_argument("--roster", help="CSV of the class (student_id[,name,sis_id,sis_login_id,section], or Canvas's "
                    "gradebook export): gradebook_wide.csv and canvas_grades.csv list every rostered student")
 

@@ -35,6 +35,10 @@ INSTALL = "pip install -e '.[cluster]'"
 CONNECT_SECONDS = 10  # an unreachable scheduler is an error after this long, before anything is written
 POLL_SECONDS = 0.2  # how often a waiting job looks whether the run is being stopped
 RETRIES = 1  # reruns of a task that raised (a worker's death is rescheduled by the scheduler itself)
+# Jobs in flight: twice the cluster's worker threads, and never fewer than this. A cluster may still be
+# starting when the run begins (SLURM jobs waiting in the queue, an adaptive cluster): its scheduler holds
+# the tasks and gives them to workers as they join.
+MIN_IN_FLIGHT = 64
 PREFIX = "cfs-dask-"  # a job's temporary folder on a worker: cfs-dask-<run>-...
 
 
@@ -56,7 +60,7 @@ class on_cluster:  # noqa: N801 - used like a function: ``with on_cluster(addres
     def __init__(self, address, timeout=CONNECT_SECONDS):
         self.address = address
         self.client = connect(address, timeout)
-        self.parallel = 2 * max(1, sum(self.client.nthreads().values()))  # jobs in flight: the queue never runs dry
+        self.parallel = max(MIN_IN_FLIGHT, 2 * sum(self.client.nthreads().values()))  # the queue never runs dry
         self.run = secrets.token_hex(6)  # names this run's job folders on the workers (to stop them)
         self.futures = set()  # the tasks not yet answered: cancelled if the run is stopped
         self.lock = threading.Lock()

@@ -256,7 +256,7 @@ def grade(submissions, out, options=None, _staged=None):
             return result
 
         try:
-            # (on a cluster: as many jobs in flight as it has worker threads, twice over)
+            # (on a cluster: twice its worker threads in flight, at least cluster.MIN_IN_FLIGHT)
             results = stopping.run_all(one, enumerate(entries), getattr(job, "parallel", options.workers))
         finally:
             progress.close()

@@ -7,9 +7,11 @@ then through the CLI from a scratch folder with a relative ``--out``: the CSVs a
 must be byte-identical to the local run's, though one worker is killed, with its job, mid-run (a
 retry on the other worker, not the run). Also: an interrupted run (SIGINT) stops the jobs on the
 workers, a resumed run grades only what is not cached, an unreachable scheduler is exit 2 and writes
-nothing. (One cluster run of the four submissions, for the test's time: ~3 min on an idle 2-core machine.)
+nothing, and a worker that joins during a run gets work. (One cluster run of the four submissions, for
+the test's time: ~3 min on an idle 2-core machine.)
 """
 
+import csv
 import os
 import re
 import shutil
@@ -17,6 +19,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -117,6 +120,11 @@ def scratch(tmp_path_factory):
     return folder
 
 
+def worker_command(address, name, tmp):
+    return [str(BIN / "dask"), "worker", address, "--name", name, "--nworkers", "1", "--nthreads", "1",
+            "--no-dashboard", "--local-directory", str(tmp / name), "--death-timeout", "60"]
+
+
 @pytest.fixture(scope="module")
 def cluster(scratch):
     """``(address, temp folder of the workers, {name: worker process})`` of a running cluster on 127.0.0.1."""
@@ -137,15 +145,13 @@ def cluster(scratch):
         start("scheduler", [str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port),
                             "--no-dashboard", "--no-show"])
         for name in ("w1", "w2"):
-            start(name, [str(BIN / "dask"), "worker", address, "--name", name, "--nworkers", "1", "--nthreads", "1",
-                         "--no-dashboard", "--local-directory", str(tmp / name), "--death-timeout", "60"])
+            start(name, worker_command(address, name, tmp))
         with distributed.Client(address, timeout=START_SECONDS) as client:
             client.wait_for_workers(2, timeout=START_SECONDS)
         yield address, tmp, processes
     finally:
-        for name in ("w1", "w2", "scheduler"):
-            if name in processes:
-                stop(processes[name])
+        for name in sorted(processes, key=lambda name: name == "scheduler"):  # the workers first (w3: a late one)
+            stop(processes[name])
         for token in set(job_processes(tmp).values()):  # a killed worker's orphaned job
             stopping.sweep(token)
         for log in logs.values():
@@ -231,6 +237,49 @@ def test_a_resumed_cluster_run_grades_only_what_is_not_cached(scratch, cluster, 
     assert sorted(again) == sorted(cache)
     assert {name for name in cache if again[name] != cache[name]} == {redo}  # the others were not graded again
     assert outputs(graded) == outputs(scratch / "local")
+
+
+def test_a_worker_that_joins_during_the_run_gets_work(scratch, cluster, on_cluster):
+    """A cluster that grows while the run goes (SLURM jobs leaving the queue, an adaptive cluster): every task waits
+    at the scheduler from the start, not only twice the threads there were, and a worker started mid-run grades some."""
+    address, tmp, processes = cluster
+    crowd = scratch / "crowd"
+    for i in range(4):  # 4 students x 2 assignments
+        shutil.copytree(scratch / "submissions" / "reference", crowd / f"student{i}")
+    with distributed.Client(address, timeout=START_SECONDS) as client:
+        threads = sum(client.nthreads().values())  # 1: on_cluster killed the other worker
+        assert 2 * threads < 8
+
+        def tasks_at_the_scheduler():
+            return client.run_on_scheduler(
+                lambda dask_scheduler: sum(str(key).startswith("cfs-grade-") for key in dask_scheduler.tasks))
+
+        run = subprocess.Popen([sys.executable, "-m", "autograder", "grade", "crowd", "--out", "crowd-graded", "--quiet",
+                                "--scheduler", address], cwd=scratch, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+        log = open(tmp / "w3.log", "wb")
+        try:
+            wait_for(lambda: run.poll() is not None or tasks_at_the_scheduler() == 8, RUN_SECONDS, "the tasks submitted")
+            assert run.poll() is None, run.communicate()
+            processes["w3"] = late = subprocess.Popen(worker_command(address, "w3", tmp), cwd=tmp,
+                                                      env=dict(os.environ, TMPDIR=str(tmp)), stdin=subprocess.DEVNULL,
+                                                      stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            late_jobs = set()
+            while run.poll() is None:  # the jobs the late worker runs
+                late_jobs.update(token for pid, token in job_processes(tmp).items() if late.pid in parents(pid))
+                time.sleep(0.2)
+            stdout, stderr = run.communicate(timeout=RUN_SECONDS)
+        finally:
+            if run.poll() is None:
+                run.kill()
+                run.wait()
+            log.close()
+    assert run.returncode == 0, stdout[-2000:] + stderr[-3000:]
+    assert late_jobs, "the worker that joined during the run graded nothing"
+    with open(scratch / "crowd-graded" / "grades.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 8 and all(r["score"] == r["max_score"] for r in rows), rows  # the reference: full marks
+    assert all(float(r["score"]) > 0 for r in rows if r["assignment_id"] == "04_pooling"), rows  # (00_tour has no points)
 
 
 def test_an_unreachable_scheduler_is_exit_2_and_writes_nothing(scratch):
