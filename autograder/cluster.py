@@ -11,7 +11,9 @@ the request; on the worker, ``grade_on_worker`` writes them into a temporary fol
 there, exactly as a local run does (own process, namespace, limits, course copy), and sends
 back the result, the feedback page and the autograded notebook as bytes, which the client
 writes where the local run would. A worker whose course differs from the client's
-(``grade.course_digest``) refuses the task: the run stops with that message.
+(``grade.course_digest``) refuses the task: the run stops with that message. A worker process keeps
+its templates and job folders in one temporary folder of its own (``home``), which the next worker
+process on the machine removes if the first was killed outright.
 
 A worker that dies mid-job costs that job a retry on another worker (the scheduler reschedules
 the task; ``RETRIES`` more for an exception in the task). Stopping the run (Ctrl-C,
@@ -21,6 +23,8 @@ Needs the optional extra ``cluster`` (dask, distributed): a local run imports ne
 """
 
 import atexit
+import fcntl
+import os
 import secrets
 import shutil
 import socket
@@ -39,7 +43,8 @@ RETRIES = 1  # reruns of a task that raised (a worker's death is rescheduled by 
 # starting when the run begins (SLURM jobs waiting in the queue, an adaptive cluster): its scheduler holds
 # the tasks and gives them to workers as they join.
 MIN_IN_FLIGHT = 64
-PREFIX = "cfs-dask-"  # a job's temporary folder on a worker: cfs-dask-<run>-...
+PREFIX = "cfs-dask-"  # a worker process's temporary folder, with its templates and its jobs' folders
+LOCK = ".owner"  # in that folder, locked while its worker process lives
 
 
 def connect(address, timeout=CONNECT_SECONDS):
@@ -61,7 +66,7 @@ class on_cluster:  # noqa: N801 - used like a function: ``with on_cluster(addres
         self.address = address
         self.client = connect(address, timeout)
         self.parallel = max(MIN_IN_FLIGHT, 2 * sum(self.client.nthreads().values()))  # the queue never runs dry
-        self.run = secrets.token_hex(6)  # names this run's job folders on the workers (to stop them)
+        self.run = secrets.token_hex(6)  # names this run on the workers: a stop kills its jobs there
         self.futures = set()  # the tasks not yet answered: cancelled if the run is stopped
         self.lock = threading.Lock()
         self.halt_sent = False
@@ -135,17 +140,53 @@ class on_cluster:  # noqa: N801 - used like a function: ``with on_cluster(addres
 
 _templates = {}
 _templates_lock = threading.Lock()
+_home = None  # this worker process's temporary folder
 _halted = set()  # runs stopped: a task of theirs that reaches this worker late starts no job
 _in_flight = {}  # run -> tokens of the warm workers (autograder/warm.py) running its jobs here
 _in_flight_lock = threading.Lock()
 
 
+def home():
+    """This worker process's temporary folder (``cfs-dask-*``), made on first use; removed when the process exits.
+
+    The process holds a lock on the folder's ``.owner`` file while it lives. A worker killed outright (by its
+    nanny, the OOM killer, a node's end) leaves its folder, and the kernel releases its lock: the next worker
+    process on the machine to make its own folder removes every one whose lock it can take.
+    """
+    global _home
+    with _templates_lock:
+        if _home is None:
+            remove_abandoned()
+            folder = Path(tempfile.mkdtemp(prefix=PREFIX))
+            owner = os.open(folder / LOCK, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            fcntl.flock(owner, fcntl.LOCK_EX)  # held until this process ends (the descriptor stays open)
+            atexit.register(shutil.rmtree, folder, True)
+            _home = folder
+        return _home
+
+
+def remove_abandoned():
+    """Remove the ``cfs-dask-*`` folders of worker processes that are gone (their ``.owner`` lock is free)."""
+    for folder in Path(tempfile.gettempdir()).glob(PREFIX + "*"):
+        try:
+            owner = os.open(folder / LOCK, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            continue  # not a worker's folder, or one being made
+        try:
+            fcntl.flock(owner, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue  # its worker lives
+        finally:
+            os.close(owner)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def template(assignment):
     """This worker process's grading template of ``assignment``, built once."""
+    folder = home()
     with _templates_lock:
         if assignment not in _templates:
-            root = Path(tempfile.mkdtemp(prefix=PREFIX + "course-"))
-            atexit.register(shutil.rmtree, root, True)
+            root = Path(tempfile.mkdtemp(prefix="course-", dir=folder))
             _templates[assignment] = course.grading_template(course.build(root / "course", [assignment]))
         return _templates[assignment]
 
@@ -170,7 +211,7 @@ def grade_on_worker(parcel, timeout):
         return {"refused": f"the Dask worker on {socket.gethostname()} has another version of the course "
                            f"({request['assignment']}: grader and notebook digest {ours[:12]}, the client's "
                            f"{parcel['digest'][:12]}): install the same commit on every worker"}
-    with tempfile.TemporaryDirectory(prefix=f"{PREFIX}{parcel['run']}-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="job-", dir=home()) as tmp:
         tmp = Path(tmp)
         workdir = tmp / "job"
         workdir.mkdir()

@@ -239,10 +239,23 @@ def test_a_resumed_cluster_run_grades_only_what_is_not_cached(scratch, cluster, 
     assert outputs(graded) == outputs(scratch / "local")
 
 
+def abandoned(tmp):
+    """The workers' temporary folders (cfs-dask-*) in ``tmp`` whose ``.owner`` no live process holds open."""
+    held = set()
+    for descriptor in Path("/proc").glob("[0-9]*/fd/*"):
+        try:
+            held.add(os.readlink(descriptor))
+        except OSError:
+            continue
+    return sorted(folder.name for folder in tmp.glob("cfs-dask-*") if str(folder / ".owner") not in held)
+
+
 def test_a_worker_that_joins_during_the_run_gets_work(scratch, cluster, on_cluster):
     """A cluster that grows while the run goes (SLURM jobs leaving the queue, an adaptive cluster): every task waits
-    at the scheduler from the start, not only twice the threads there were, and a worker started mid-run grades some."""
+    at the scheduler from the start, not only twice the threads there were, and a worker started mid-run grades some.
+    That worker also removes the temporary folder the worker killed by ``on_cluster`` left behind."""
     address, tmp, processes = cluster
+    assert len(abandoned(tmp)) == 1, "the killed worker's folder should be there"
     crowd = scratch / "crowd"
     for i in range(4):  # 4 students x 2 assignments
         shutil.copytree(scratch / "submissions" / "reference", crowd / f"student{i}")
@@ -276,6 +289,7 @@ def test_a_worker_that_joins_during_the_run_gets_work(scratch, cluster, on_clust
             log.close()
     assert run.returncode == 0, stdout[-2000:] + stderr[-3000:]
     assert late_jobs, "the worker that joined during the run graded nothing"
+    assert abandoned(tmp) == []
     with open(scratch / "crowd-graded" / "grades.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 8 and all(r["score"] == r["max_score"] for r in rows), rows  # the reference: full marks
