@@ -13,7 +13,7 @@ back the result, the feedback page and the autograded notebook as bytes, which t
 writes where the local run would. A worker whose course differs from the client's
 (``grade.course_digest``) refuses the task: the run stops with that message. A worker process keeps
 its templates and job folders in one temporary folder of its own (``home``), which the next worker
-process on the machine removes if the first was killed outright.
+process on the machine removes, at its first task, if the first was killed outright.
 
 A worker that dies mid-job costs that job a retry on another worker (the scheduler reschedules
 the task; ``RETRIES`` more for an exception in the task). Stopping the run (Ctrl-C,
