@@ -120,9 +120,19 @@ def scratch(tmp_path_factory):
     return folder
 
 
-def worker_command(address, name, tmp):
-    return [str(BIN / "dask"), "worker", address, "--name", name, "--nworkers", "1", "--nthreads", "1",
-            "--no-dashboard", "--local-directory", str(tmp / name), "--death-timeout", "60"]
+def start(processes, name, command, tmp):
+    """Start ``command`` as ``processes[name]`` in its own session, in ``tmp`` (also its TMPDIR), output to ``tmp/name.log``."""
+    with open(tmp / f"{name}.log", "wb") as log:  # (the process keeps its own copy of the descriptor)
+        processes[name] = subprocess.Popen(command, cwd=tmp, env=dict(os.environ, TMPDIR=str(tmp)),
+                                           stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                           start_new_session=True)
+    return processes[name]
+
+
+def start_worker(processes, name, address, tmp):
+    return start(processes, name, [str(BIN / "dask"), "worker", address, "--name", name, "--nworkers", "1",
+                                   "--nthreads", "1", "--no-dashboard", "--local-directory", str(tmp / name),
+                                   "--death-timeout", "60"], tmp)
 
 
 @pytest.fixture(scope="module")
@@ -132,20 +142,12 @@ def cluster(scratch):
     tmp = Path(tempfile.mkdtemp(prefix="cfs-t", dir="/tmp"))
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"
-    env = dict(os.environ, TMPDIR=str(tmp))
     processes = {}
-    logs = {}
-
-    def start(name, command):
-        logs[name] = open(tmp / f"{name}.log", "wb")
-        processes[name] = subprocess.Popen(command, cwd=tmp, env=env, stdin=subprocess.DEVNULL, stdout=logs[name],
-                                           stderr=subprocess.STDOUT, start_new_session=True)
-
     try:
-        start("scheduler", [str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port),
-                            "--no-dashboard", "--no-show"])
+        start(processes, "scheduler", [str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                                       "--no-dashboard", "--no-show"], tmp)
         for name in ("w1", "w2"):
-            start(name, worker_command(address, name, tmp))
+            start_worker(processes, name, address, tmp)
         with distributed.Client(address, timeout=START_SECONDS) as client:
             client.wait_for_workers(2, timeout=START_SECONDS)
         yield address, tmp, processes
@@ -154,8 +156,6 @@ def cluster(scratch):
             stop(processes[name])
         for token in set(job_processes(tmp).values()):  # a killed worker's orphaned job
             stopping.sweep(token)
-        for log in logs.values():
-            log.close()
         shutil.rmtree(tmp, ignore_errors=True)
 
 
@@ -270,13 +270,10 @@ def test_a_worker_that_joins_during_the_run_gets_work(scratch, cluster, on_clust
         run = subprocess.Popen([sys.executable, "-m", "autograder", "grade", "crowd", "--out", "crowd-graded", "--quiet",
                                 "--scheduler", address], cwd=scratch, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True)
-        log = open(tmp / "w3.log", "wb")
         try:
             wait_for(lambda: run.poll() is not None or tasks_at_the_scheduler() == 8, RUN_SECONDS, "the tasks submitted")
             assert run.poll() is None, run.communicate()
-            processes["w3"] = late = subprocess.Popen(worker_command(address, "w3", tmp), cwd=tmp,
-                                                      env=dict(os.environ, TMPDIR=str(tmp)), stdin=subprocess.DEVNULL,
-                                                      stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            late = start_worker(processes, "w3", address, tmp)  # stopped with the others by the fixture
             late_jobs = set()
             while run.poll() is None:  # the jobs the late worker runs
                 late_jobs.update(token for pid, token in job_processes(tmp).items() if late.pid in parents(pid))
@@ -286,7 +283,6 @@ def test_a_worker_that_joins_during_the_run_gets_work(scratch, cluster, on_clust
             if run.poll() is None:
                 run.kill()
                 run.wait()
-            log.close()
     assert run.returncode == 0, stdout[-2000:] + stderr[-3000:]
     assert late_jobs, "the worker that joined during the run graded nothing"
     assert abandoned(tmp) == []
